@@ -1,0 +1,106 @@
+// Command squidgen writes a large Squid access.log for benchmarks by
+// replaying real sample lines (the JPCERT document's figures and the public
+// Squid test lines in ../shared/datasets) with new time stamps, clients and
+// destination hosts, as the datasets README asks ("generate volume from
+// these samples").
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The document's own examples (JPCERT figures 4-6, 4-7, 4-9), always used.
+var docLines = []string{
+	"1424221299.090    452 127.0.0.1 TCP_MISS/200 74769 GET http://apt.example.com/xxx/xxx/apt.zip - DEFAULT_PARENT/113.1.1.1 application/zip-compressed",
+	"1423528142.737      0 192.168.1.1 TCP_DENIED/403 3641 CONNECT 192.168.1.2:8089 - NONE/- text/html",
+	"1424227775.972     21 192.168.1.1 TCP_MISS/200 553 POST http://apt.example.com/blog/ - HIER_DIRECT/apt.example.com text/html",
+}
+
+func main() {
+	n := flag.Int("n", 1_000_000, "lines to write")
+	out := flag.String("out", "", "output file (default stdout)")
+	datasets := flag.String("datasets", "../shared/datasets", "public datasets folder (for more sample lines)")
+	clients := flag.Int("clients", 2000, "distinct client addresses")
+	hosts := flag.Int("hosts", 20000, "distinct destination hosts")
+	seed := flag.Uint64("seed", 1, "random seed")
+	flag.Parse()
+
+	templates := append([]string(nil), docLines...)
+	templates = append(templates, samples(filepath.Join(*datasets, "squid", "fail2ban", "squid"), false)...)
+	templates = append(templates, samples(filepath.Join(*datasets, "squid", "wazuh-ruleset", "squid_rules.ini"), true)...)
+
+	w := os.Stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	defer bw.Flush()
+	r := rand.New(rand.NewPCG(*seed, 0))
+	zipf := rand.NewZipf(r, 1.2, 1, uint64(*hosts-1))
+	t := 1422802800.0 // 2015-02-02 00:00 JST
+	for i := 0; i < *n; i++ {
+		tpl := strings.Fields(templates[r.IntN(len(templates))])
+		if len(tpl) < 10 {
+			continue
+		}
+		t += r.Float64() * 0.05
+		tpl[0] = fmt.Sprintf("%.3f", t)
+		tpl[2] = fmt.Sprintf("192.168.%d.%d", 100+r.IntN(*clients/250+1), 1+r.IntN(250))
+		host := fmt.Sprintf("h%d.example%d.com", zipf.Uint64(), r.IntN(50))
+		tpl[6] = rehost(tpl[6], tpl[5], host)
+		fmt.Fprintf(bw, "%s %6s %s\n", tpl[0], tpl[1], strings.Join(tpl[2:], " "))
+	}
+}
+
+// rehost replaces the host of a URL (or of a CONNECT host:port).
+func rehost(url, method, host string) string {
+	if method == "CONNECT" {
+		if i := strings.LastIndexByte(url, ':'); i > 0 {
+			return host + url[i:]
+		}
+		return host + ":443"
+	}
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return url
+	}
+	_, path, _ := strings.Cut(rest, "/")
+	return scheme + "://" + host + "/" + path
+}
+
+func samples(path string, wazuh bool) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "squidgen: %v (using the document's lines only)\n", err)
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if wazuh {
+			if !strings.HasPrefix(l, "log ") {
+				continue
+			}
+			if i := strings.Index(l, " = "); i >= 0 {
+				l = l[i+3:]
+			}
+		} else if strings.HasPrefix(l, "#") {
+			continue
+		}
+		if len(strings.Fields(l)) >= 10 {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
+}

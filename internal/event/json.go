@@ -1,0 +1,105 @@
+package event
+
+import (
+	"encoding/base64"
+	"strconv"
+	"unicode/utf8"
+)
+
+// AppendJSON appends the event as one JSON object (no trailing newline):
+//
+//	{"time":…,"source":…,"host":…,"origin":…,"raw":…,"fields":{…}}
+//
+// This is the shape `kizuki parse --format json` prints and the alert
+// evidence reuses. A raw record that is not valid UTF-8 cannot be carried
+// byte-exact in a JSON string, so it is also given as "raw_base64".
+func (e *Event) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"time":`...)
+	if e.Time.IsZero() {
+		dst = append(dst, "null"...)
+	} else {
+		dst = AppendString(dst, FormatTime(e.Time))
+	}
+	dst = append(dst, `,"source":`...)
+	dst = AppendString(dst, e.Source)
+	dst = append(dst, `,"host":`...)
+	dst = AppendString(dst, e.Host)
+	dst = append(dst, `,"origin":`...)
+	dst = AppendString(dst, e.Origin.String())
+	dst = append(dst, `,"raw":`...)
+	dst = AppendString(dst, e.Raw)
+	if !utf8.ValidString(e.Raw) {
+		dst = append(dst, `,"raw_base64":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, []byte(e.Raw))
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `,"fields":{`...)
+	first := true
+	e.Fields(func(k, v string) {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = AppendString(dst, k)
+		dst = append(dst, ':')
+		dst = AppendString(dst, v)
+	})
+	dst = append(dst, "}}"...)
+	return dst
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string literal. Invalid UTF-8 becomes
+// U+FFFD (the raw_base64 field keeps the exact bytes where it matters).
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\u202`...)
+			dst = append(dst, hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// AppendInt appends n in decimal.
+func AppendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }

@@ -1,0 +1,148 @@
+// Package input finds and opens log files: plain, gzip or zstd (recognized
+// by their magic bytes, whatever the file is called), folders walked
+// recursively, and "-" for standard input.
+package input
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// File is one input to read.
+type File struct {
+	Path     string    // as given or found; "-" for stdin
+	ModTime  time.Time // modification time (zero for stdin)
+	Explicit bool      // named on the command line rather than found in a folder
+}
+
+// Expand turns command-line paths into files: a folder yields every regular
+// file below it (sorted, hidden entries skipped), "-" yields stdin.
+func Expand(paths []string) ([]File, error) {
+	var out []File
+	for _, p := range paths {
+		if p == "-" {
+			out = append(out, File{Path: "-", Explicit: true})
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", p, err)
+		}
+		if !st.IsDir() {
+			out = append(out, File{Path: p, ModTime: st.ModTime(), Explicit: true})
+			continue
+		}
+		var found []File
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return fmt.Errorf("walk %s: %w", path, err)
+			}
+			name := d.Name()
+			if path != p && strings.HasPrefix(name, ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return fmt.Errorf("stat %s: %w", path, err)
+			}
+			found = append(found, File{Path: path, ModTime: info.ModTime()})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Slice(found, func(i, j int) bool { return found[i].Path < found[j].Path })
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+// Compression names what Open found.
+type Compression string
+
+// Compressions.
+const (
+	Plain Compression = ""
+	Gzip  Compression = "gzip"
+	Zstd  Compression = "zstd"
+)
+
+// Reader is an opened, decompressed input.
+type Reader struct {
+	io.Reader
+	Compression Compression
+	closers     []io.Closer
+}
+
+// Close releases the file and the decompressor.
+func (r *Reader) Close() error {
+	var errs []error
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		if err := r.closers[i].Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// Open opens f and, when its first bytes say so, decompresses it (gzip,
+// including concatenated members as logrotate writes them, or zstd).
+func Open(f File, stdin io.Reader) (*Reader, error) {
+	var src io.Reader
+	r := &Reader{}
+	if f.Path == "-" {
+		src = stdin
+	} else {
+		fh, err := os.Open(f.Path)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", f.Path, err)
+		}
+		r.closers = append(r.closers, fh)
+		src = fh
+	}
+	br := bufio.NewReaderSize(src, 256<<10)
+	magic, _ := br.Peek(4)
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("gzip %s: %w", f.Path, err)
+		}
+		r.closers = append(r.closers, gz)
+		r.Reader, r.Compression = gz, Gzip
+	case len(magic) == 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("zstd %s: %w", f.Path, err)
+		}
+		r.closers = append(r.closers, closerFunc(func() error { zr.Close(); return nil }))
+		r.Reader, r.Compression = zr, Zstd
+	default:
+		r.Reader = br
+	}
+	return r, nil
+}

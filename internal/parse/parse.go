@@ -1,0 +1,164 @@
+// Package parse holds the format registry, content sniffing and the contract
+// every format parser follows. One sub-package per format implements Parser;
+// a parser knows one format and nothing about detection.
+package parse
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/internal/event"
+)
+
+// ErrSkip is returned by Parse for a record that is legitimately not an event
+// (a blank line, a comment, a format header such as Squid's or Zeek's "#"
+// lines). Skipped records are counted but are not malformed.
+var ErrSkip = errors.New("not an event")
+
+// Context carries what a parser needs to know beyond the record itself.
+type Context struct {
+	// Location is the time zone of timestamps that carry none (RFC 3164,
+	// BIND's "16-Dec-2014 01:03:55", Squid combined without offset). Never nil.
+	Location *time.Location
+	// RefTime is the newest time the file can hold, normally its modification
+	// time (now for stdin). RFC 3164 timestamps, which have no year, get the
+	// year that puts them at or before RefTime.
+	RefTime time.Time
+}
+
+// NewContext returns a Context for loc (nil means time.Local) and ref (zero
+// means now).
+func NewContext(loc *time.Location, ref time.Time) *Context {
+	if loc == nil {
+		loc = time.Local
+	}
+	if ref.IsZero() {
+		ref = time.Now()
+	}
+	return &Context{Location: loc, RefTime: ref}
+}
+
+// Parser parses one format.
+//
+// Implementations must be safe for concurrent use by several goroutines (keep
+// no mutable state in the Parser; use the Context and the Event).
+type Parser interface {
+	// Name is the stable format name used by --type and as event.Source.
+	Name() string
+	// Describe says in one line what the format is, for --explain and docs.
+	Describe() string
+	// Sniff looks at one record from the start of a file and reports whether
+	// it is of this format. It must be cheap and must not allocate much: it
+	// is called on the first lines of every file for every format.
+	Sniff(rec []byte) bool
+	// Parse fills ev from one record. The caller has already set ev.Raw
+	// (the record, byte-exact), ev.Origin and ev.Source; Parse sets Time,
+	// Host and fields. It returns ErrSkip for non-event records and a
+	// descriptive error for malformed ones; it must never panic.
+	Parse(rec []byte, ev *event.Event, pc *Context) error
+}
+
+// Framer is implemented by parsers whose records are not single lines
+// (pretty-printed XML or JSON). Split calls fn for each record with the
+// 1-based line number where the record starts, and stops at the first error fn
+// returns.
+type Framer interface {
+	Split(r io.Reader, fn func(rec []byte, line int64) error) error
+}
+
+// Registry is the ordered set of known formats. Order matters for sniffing:
+// more specific formats come first.
+type Registry struct {
+	parsers []Parser
+}
+
+// NewRegistry returns a registry holding ps in sniffing order.
+func NewRegistry(ps ...Parser) *Registry { return &Registry{parsers: ps} }
+
+// Parsers returns the formats in sniffing order.
+func (r *Registry) Parsers() []Parser { return r.parsers }
+
+// Lookup returns the parser named name.
+func (r *Registry) Lookup(name string) (Parser, bool) {
+	for _, p := range r.parsers {
+		if p.Name() == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Names lists the format names.
+func (r *Registry) Names() []string {
+	out := make([]string, len(r.parsers))
+	for i, p := range r.parsers {
+		out[i] = p.Name()
+	}
+	return out
+}
+
+// Detection is the outcome of sniffing a sample of records.
+type Detection struct {
+	Parser  Parser
+	Matched int    // records of the sample the winner recognized
+	Sampled int    // non-blank records looked at
+	Reason  string // human explanation for --explain
+}
+
+// UnknownFormatError says which formats were tried on a sample.
+type UnknownFormatError struct {
+	Tried   []string
+	Sampled int
+}
+
+func (e *UnknownFormatError) Error() string {
+	return fmt.Sprintf("unknown log format: none of %v recognized any of the first %d lines (use --type NAME to force one)", e.Tried, e.Sampled)
+}
+
+// Detect picks the format that recognizes the most records of sample (the
+// first lines of a file). Ties go to the earlier, more specific format. A
+// format must recognize at least half the sample to win.
+func (r *Registry) Detect(sample [][]byte) (Detection, error) {
+	var nonBlank [][]byte
+	for _, s := range sample {
+		if len(trimSpace(s)) > 0 {
+			nonBlank = append(nonBlank, s)
+		}
+	}
+	if len(nonBlank) == 0 {
+		return Detection{}, &UnknownFormatError{Tried: r.Names()}
+	}
+	best, bestN := Parser(nil), 0
+	for _, p := range r.parsers {
+		n := 0
+		for _, s := range nonBlank {
+			if p.Sniff(s) {
+				n++
+			}
+		}
+		if n > bestN {
+			best, bestN = p, n
+		}
+	}
+	if best == nil || bestN*2 < len(nonBlank) {
+		return Detection{Sampled: len(nonBlank)}, &UnknownFormatError{Tried: r.Names(), Sampled: len(nonBlank)}
+	}
+	return Detection{
+		Parser:  best,
+		Matched: bestN,
+		Sampled: len(nonBlank),
+		Reason:  fmt.Sprintf("%d of the first %d lines look like %s (%s)", bestN, len(nonBlank), best.Name(), best.Describe()),
+	}, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r' || b[len(b)-1] == '\n') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

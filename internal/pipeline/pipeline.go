@@ -1,0 +1,498 @@
+// Package pipeline reads inputs, recognizes their format, parses records on
+// all cores and hands the events, in input order, to one consumer (the
+// detection engine for `kizuki analyze`, a JSON writer for `kizuki parse`).
+//
+// Files are read one after another, ordered by the time of their first
+// event, so rotated logs (access.log.2.gz, access.log.1, access.log) reach
+// the analyses in chronological order whatever their names. Within a file,
+// chunks of lines are parsed in parallel and reassembled in order.
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/internal/event"
+	"github.com/kizuki-dev/kizuki/internal/input"
+	"github.com/kizuki-dev/kizuki/internal/parse"
+)
+
+// Limits.
+const (
+	// MaxRecordBytes bounds one record; longer lines are cut there and
+	// counted as malformed.
+	MaxRecordBytes = 1 << 20
+	chunkBytes     = 512 << 10
+	sniffBytes     = 64 << 10
+	sniffLines     = 64
+	// MaxErrorLocations is how many malformed-record locations are kept per
+	// file for the report.
+	MaxErrorLocations = 5
+)
+
+// Options configures a run.
+type Options struct {
+	Registry *parse.Registry
+	Type     string         // force this format for every file
+	Location *time.Location // zone of zone-less time stamps
+	Since    time.Time      // drop events before (zero: no bound)
+	Until    time.Time      // drop events at or after (zero: no bound)
+	Workers  int            // parse goroutines; 0 = GOMAXPROCS
+	Stdin    io.Reader
+}
+
+// ErrorLocation is one malformed record.
+type ErrorLocation struct {
+	Line int64  `json:"line"`
+	Err  string `json:"error"`
+}
+
+// FileReport says what happened to one input.
+type FileReport struct {
+	Path        string          `json:"path"`
+	Format      string          `json:"format,omitempty"`
+	Reason      string          `json:"reason,omitempty"`
+	Compression string          `json:"compression,omitempty"`
+	Records     int64           `json:"records"`
+	Events      int64           `json:"events"`
+	Skipped     int64           `json:"skipped"`
+	Malformed   int64           `json:"malformed"`
+	OutOfRange  int64           `json:"out_of_range,omitempty"`
+	Errors      []ErrorLocation `json:"first_errors,omitempty"`
+	First       time.Time       `json:"-"`
+	Last        time.Time       `json:"-"`
+	Error       string          `json:"error,omitempty"` // the file could not be read or recognized
+}
+
+// Run reads files and calls observe for every event, in order, from a
+// single goroutine. The event is reused after observe returns. Run returns
+// a report per file; an error is returned for conditions that make the run
+// meaningless (an explicitly named file missing or of unknown format).
+func Run(ctx context.Context, files []input.File, opt Options, observe func(*event.Event)) ([]*FileReport, error) {
+	if opt.Registry == nil {
+		return nil, errors.New("pipeline: no format registry")
+	}
+	if opt.Location == nil {
+		opt.Location = time.Local
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	var forced parse.Parser
+	if opt.Type != "" {
+		p, ok := opt.Registry.Lookup(opt.Type)
+		if !ok {
+			return nil, fmt.Errorf("unknown --type %q (known: %v)", opt.Type, opt.Registry.Names())
+		}
+		forced = p
+	}
+
+	// Pass 1: recognize every file and find its first time stamp.
+	type prepared struct {
+		f      input.File
+		rep    *FileReport
+		parser parse.Parser
+		first  time.Time
+		held   *bufio.Reader // stdin cannot be reopened: keep it
+		closer io.Closer
+	}
+	var preps []*prepared
+	var reports []*FileReport
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return reports, err
+		}
+		rep := &FileReport{Path: f.Path}
+		reports = append(reports, rep)
+		r, err := input.Open(f, opt.Stdin)
+		if err != nil {
+			if f.Explicit {
+				return reports, err
+			}
+			rep.Error = err.Error()
+			continue
+		}
+		rep.Compression = string(r.Compression)
+		br := bufio.NewReaderSize(r, 1<<20)
+		head, _ := br.Peek(sniffBytes)
+		sample := sampleLines(head, len(head) < sniffBytes)
+		p := forced
+		if p == nil {
+			det, err := opt.Registry.Detect(sample)
+			if err != nil {
+				r.Close()
+				if f.Explicit {
+					return reports, fmt.Errorf("%s: %w", f.Path, err)
+				}
+				rep.Error = err.Error()
+				continue
+			}
+			p = det.Parser
+			rep.Reason = det.Reason
+		} else {
+			rep.Reason = "forced by --type"
+		}
+		rep.Format = p.Name()
+		pc := parse.NewContext(opt.Location, f.ModTime)
+		pp := &prepared{f: f, rep: rep, parser: p, first: firstTime(p, sample, pc)}
+		if f.Path == "-" {
+			pp.held, pp.closer = br, r
+		} else {
+			r.Close()
+		}
+		preps = append(preps, pp)
+	}
+	sort.SliceStable(preps, func(i, j int) bool {
+		a, b := preps[i].first, preps[j].first
+		if a.IsZero() != b.IsZero() {
+			return !a.IsZero()
+		}
+		return a.Before(b)
+	})
+
+	// Pass 2: parse and deliver.
+	for _, pp := range preps {
+		if err := ctx.Err(); err != nil {
+			return reports, err
+		}
+		var src io.Reader
+		var closer io.Closer
+		if pp.held != nil {
+			src, closer = pp.held, pp.closer
+		} else {
+			r, err := input.Open(pp.f, opt.Stdin)
+			if err != nil {
+				pp.rep.Error = err.Error()
+				continue
+			}
+			src, closer = r, r
+		}
+		pc := parse.NewContext(opt.Location, pp.f.ModTime)
+		err := runFile(ctx, src, pp.f.Path, pp.parser, pc, opt, pp.rep, observe)
+		closer.Close()
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return reports, err
+			}
+			pp.rep.Error = err.Error()
+		}
+	}
+	return reports, nil
+}
+
+// sampleLines splits the head of a file into at most sniffLines lines,
+// dropping a last partial line unless the head is the whole file.
+func sampleLines(head []byte, whole bool) [][]byte {
+	var out [][]byte
+	for len(head) > 0 && len(out) < sniffLines {
+		i := bytes.IndexByte(head, '\n')
+		if i < 0 {
+			if whole {
+				out = append(out, bytes.TrimRight(head, "\r"))
+			}
+			break
+		}
+		out = append(out, bytes.TrimRight(head[:i], "\r"))
+		head = head[i+1:]
+	}
+	return out
+}
+
+// firstTime parses sample records until one yields a time.
+func firstTime(p parse.Parser, sample [][]byte, pc *parse.Context) time.Time {
+	if _, framed := p.(parse.Framer); framed {
+		var t time.Time
+		joined := bytes.Join(sample, []byte("\n"))
+		_ = p.(parse.Framer).Split(bytes.NewReader(joined), func(rec []byte, _ int64) error {
+			var ev event.Event
+			ev.Raw = string(rec)
+			if p.Parse(rec, &ev, pc) == nil && !ev.Time.IsZero() {
+				t = ev.Time
+				return io.EOF
+			}
+			return nil
+		})
+		return t
+	}
+	var ev event.Event
+	for _, rec := range sample {
+		ev.Reset()
+		ev.Raw = string(rec)
+		if p.Parse(rec, &ev, pc) == nil && !ev.Time.IsZero() {
+			return ev.Time
+		}
+	}
+	return time.Time{}
+}
+
+// job is a unit of parallel work: a chunk of lines or a batch of framed
+// records, parsed by a worker, consumed in order.
+type job struct {
+	data      []byte   // line chunk (nil for framed batches)
+	recs      [][]byte // framed records
+	recLines  []int64  // their start lines
+	firstLine int64
+	done      chan *result
+}
+
+type result struct {
+	events     []event.Event
+	n          int
+	records    int64
+	skipped    int64
+	malformed  int64
+	outOfRange int64
+	errs       []ErrorLocation
+}
+
+func runFile(ctx context.Context, src io.Reader, path string, p parse.Parser, pc *parse.Context, opt Options, rep *FileReport, observe func(*event.Event)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan *job, opt.Workers*2)
+	order := make(chan *job, opt.Workers*2)
+	pool := sync.Pool{New: func() any { return &result{} }}
+
+	var wg sync.WaitGroup
+	for w := 0; w < opt.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				res := pool.Get().(*result)
+				parseJob(j, path, p, pc, opt, res)
+				j.done <- res
+			}
+		}()
+	}
+
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(jobs)
+		defer close(order)
+		send := func(j *job) bool {
+			j.done = make(chan *result, 1)
+			select {
+			case order <- j:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return false
+			}
+			return true
+		}
+		if fr, ok := p.(parse.Framer); ok {
+			readErr <- splitFramed(ctx, fr, src, send)
+			return
+		}
+		readErr <- splitLines(ctx, src, send)
+	}()
+
+	for j := range order {
+		res := <-j.done
+		rep.Records += res.records
+		rep.Skipped += res.skipped
+		rep.Malformed += res.malformed
+		rep.OutOfRange += res.outOfRange
+		for _, e := range res.errs {
+			if len(rep.Errors) < MaxErrorLocations {
+				rep.Errors = append(rep.Errors, e)
+			}
+		}
+		for i := 0; i < res.n; i++ {
+			ev := &res.events[i]
+			rep.Events++
+			if !ev.Time.IsZero() {
+				if rep.First.IsZero() || ev.Time.Before(rep.First) {
+					rep.First = ev.Time
+				}
+				if ev.Time.After(rep.Last) {
+					rep.Last = ev.Time
+				}
+			}
+			observe(ev)
+		}
+		pool.Put(res)
+	}
+	wg.Wait()
+	return <-readErr
+}
+
+// splitLines cuts the stream into chunks ending at a line boundary.
+func splitLines(ctx context.Context, src io.Reader, send func(*job) bool) error {
+	br, ok := src.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(src, 1<<20)
+	}
+	line := int64(1)
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		buf := make([]byte, chunkBytes, chunkBytes+4096)
+		n, err := io.ReadFull(br, buf)
+		buf = buf[:n]
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = io.EOF
+		} else if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		// Complete the last line (bounded: a line may not exceed
+		// MaxRecordBytes; the worker cuts and reports longer ones).
+		if err == nil && n > 0 && buf[n-1] != '\n' {
+			for len(buf)-n < MaxRecordBytes+1 {
+				frag, ferr := br.ReadSlice('\n')
+				buf = append(buf, frag...)
+				if ferr == nil {
+					break
+				}
+				if ferr == bufio.ErrBufferFull {
+					continue
+				}
+				if ferr == io.EOF {
+					err = io.EOF
+					break
+				}
+				return fmt.Errorf("read: %w", ferr)
+			}
+		}
+		if len(buf) > 0 {
+			j := &job{data: buf, firstLine: line}
+			line += int64(bytes.Count(buf, []byte{'\n'}))
+			if !send(j) {
+				return ctx.Err()
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
+}
+
+// splitFramed batches the records a Framer finds.
+func splitFramed(ctx context.Context, fr parse.Framer, src io.Reader, send func(*job) bool) error {
+	j := &job{}
+	size := 0
+	flush := func() bool {
+		if len(j.recs) == 0 {
+			return true
+		}
+		ok := send(j)
+		j, size = &job{}, 0
+		return ok
+	}
+	err := fr.Split(src, func(rec []byte, line int64) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if len(rec) > MaxRecordBytes {
+			rec = rec[:MaxRecordBytes]
+		}
+		j.recs = append(j.recs, bytes.Clone(rec))
+		j.recLines = append(j.recLines, line)
+		size += len(rec)
+		if len(j.recs) >= 2048 || size >= chunkBytes {
+			if !flush() {
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	flush()
+	return nil
+}
+
+func parseJob(j *job, path string, p parse.Parser, pc *parse.Context, opt Options, res *result) {
+	res.n, res.records, res.skipped, res.malformed, res.outOfRange = 0, 0, 0, 0, 0
+	res.errs = res.errs[:0]
+	one := func(rec []byte, line int64) {
+		res.records++
+		if len(bytes.TrimSpace(rec)) == 0 {
+			res.skipped++
+			return
+		}
+		if res.n == len(res.events) {
+			res.events = append(res.events, event.Event{})
+		}
+		ev := &res.events[res.n]
+		ev.Reset()
+		ev.Raw = string(rec)
+		ev.Source = p.Name()
+		ev.Origin = event.Origin{File: path, Line: line}
+		var err error
+		if len(rec) > MaxRecordBytes {
+			err = fmt.Errorf("record longer than %d bytes", MaxRecordBytes)
+		} else {
+			err = safeParse(p, rec, ev, pc)
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, parse.ErrSkip):
+			res.skipped++
+			return
+		default:
+			res.malformed++
+			if len(res.errs) < MaxErrorLocations {
+				res.errs = append(res.errs, ErrorLocation{Line: line, Err: err.Error()})
+			}
+			return
+		}
+		if (!opt.Since.IsZero() && ev.Time.Before(opt.Since)) || (!opt.Until.IsZero() && !ev.Time.Before(opt.Until)) {
+			res.outOfRange++
+			return
+		}
+		res.n++
+	}
+	if j.data == nil {
+		for i, rec := range j.recs {
+			one(rec, j.recLines[i])
+		}
+		return
+	}
+	data, line := j.data, j.firstLine
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		var rec []byte
+		if i < 0 {
+			rec, data = data, nil
+		} else {
+			rec, data = data[:i], data[i+1:]
+		}
+		if n := len(rec); n > 0 && rec[n-1] == '\r' {
+			rec = rec[:n-1]
+		}
+		one(rec, line)
+		line++
+	}
+}
+
+// safeParse turns a parser panic into a malformed-record error: bad input
+// must never stop a run, even when a parser has a bug.
+func safeParse(p parse.Parser, rec []byte, ev *event.Event, pc *parse.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("parser %s panicked: %v", p.Name(), r)
+		}
+	}()
+	return p.Parse(rec, ev, pc)
+}
+
+// Summary formats counts for logs.
+func (r *FileReport) Summary() string {
+	return r.Path + ": " + r.Format + " " + strconv.FormatInt(r.Events, 10) + " events, " +
+		strconv.FormatInt(r.Malformed, 10) + " malformed"
+}
