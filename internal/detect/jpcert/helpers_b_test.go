@@ -215,5 +215,5 @@ func bNoNote(t *testing.T, notes []detect.Note, enable string) {
 var (
 	bStages567  = []alert.Stage{alert.Installation, alert.CommandAndControl, alert.ActionsOnObjectives}
 	bStages67   = []alert.Stage{alert.CommandAndControl, alert.ActionsOnObjectives}
-	bStages3467 = []alert.Stage{alert.Delivery, alert.Exploitation, alert.CommandAndControl, alert.ActionsOnObjectives}
+	bStages3567 = []alert.Stage{alert.Delivery, alert.Installation, alert.CommandAndControl, alert.ActionsOnObjectives}
 )

@@ -119,8 +119,8 @@ func NewJ5(m *org.Model) detect.Detector {
 		Requirements: []string{"J5"},
 		Section:      "4.2.3.1",
 		Categories:   []string{detect.Proxy, detect.DNS, detect.Firewall, detect.Mail},
-		Stages: j16Stages(alert.Delivery, alert.Exploitation, alert.Installation,
-			alert.CommandAndControl, alert.ActionsOnObjectives),
+		Stages: j16Stages(alert.Delivery, alert.Installation,
+			alert.CommandAndControl, alert.ActionsOnObjectives), // §4.2.3.1 (c)
 		Techniques: []string{"B", "D", "H"},
 		Attack:     []string{"T1071.001", "T1566.002", "T1189", "T1105"},
 		NextSteps: j16Text([]string{

@@ -18,7 +18,7 @@ func j5Model(t testing.TB) *org.Model {
 	}})
 }
 
-var j5All = []alert.Stage{alert.Delivery, alert.Exploitation, alert.Installation, alert.CommandAndControl, alert.ActionsOnObjectives}
+var j5All = []alert.Stage{alert.Delivery, alert.Installation, alert.CommandAndControl, alert.ActionsOnObjectives}
 
 // The document's figure 4-6: a proxy download from apt.example.com when
 // example.com is the reported domain.

@@ -44,7 +44,8 @@ func NewJ6(m *org.Model) detect.Detector {
 		Requirements: []string{"J6"},
 		Section:      "4.2.3.2",
 		Categories:   []string{detect.Proxy},
-		Stages: j16Stages(alert.Delivery, alert.Exploitation, alert.CommandAndControl,
+		Stages: j16Stages(alert.Delivery, alert.Installation, alert.CommandAndControl, // §4.2.3.2 (c)
+
 			alert.ActionsOnObjectives),
 		Techniques: []string{"B", "D", "H"},
 		Attack:     []string{"T1090", "T1571", "T1572"},

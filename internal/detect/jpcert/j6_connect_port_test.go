@@ -11,11 +11,11 @@ import (
 // The document's figure 4-7: TCP_DENIED/403 CONNECT 192.168.x.x:8089.
 func TestJ6DocumentExample(t *testing.T) {
 	d := NewJ6(aModel(t, &org.Config{}))
-	aInfo(t, d, "J6", "4.2.3.2", []alert.Stage{alert.Delivery, alert.Exploitation, alert.CommandAndControl, alert.ActionsOnObjectives}, "B", "D", "H")
+	aInfo(t, d, "J6", "4.2.3.2", []alert.Stage{alert.Delivery, alert.Installation, alert.CommandAndControl, alert.ActionsOnObjectives}, "B", "D", "H")
 	got := aRun(d, aEv("squid", 1, "src_ip", "192.168.10.5", "result_code", "TCP_DENIED", "action", "deny", "status", "403",
 		"bytes_in", "3641", "method", "CONNECT", "url", "192.168.20.7:8089", "domain", "192.168.20.7", "dst_port", "8089", "content_type", "text/html"))
 	a := aOne(t, got, "J6", "192.168.10.5", alert.Medium)
-	aStages(t, a, alert.Delivery, alert.Exploitation, alert.CommandAndControl, alert.ActionsOnObjectives)
+	aStages(t, a, alert.Delivery, alert.Installation, alert.CommandAndControl, alert.ActionsOnObjectives)
 	aSummary(t, a, "192.168.10.5 used CONNECT", "192.168.20.7 port 8089", "1 denied")
 	aEvidence(t, a, 1)
 	aField(t, a, "dst_port", "8089")

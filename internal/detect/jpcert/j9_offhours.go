@@ -37,7 +37,7 @@ func j9Info() *detect.Info {
 		// §(c) names Delivery, Installation, C&C and Actions on objectives;
 		// the proxy traces B, D, H sit at stages 3, 4, 6, 7 of table 2-2
 		// (Installation has no logged technique), as in J6.
-		Stages:     []alert.Stage{alert.Delivery, alert.Exploitation, alert.CommandAndControl, alert.ActionsOnObjectives},
+		Stages:     []alert.Stage{alert.Delivery, alert.Installation, alert.CommandAndControl, alert.ActionsOnObjectives}, // §4.2.3.5 (c)
 		Techniques: []string{"B", "D", "H"},
 		Attack:     []string{"T1071.001", "T1029"},
 		NextSteps: alert.Text{

@@ -42,7 +42,7 @@ func TestJ9DocExample(t *testing.T) {
 	)
 	bWant(t, got, 1)
 	a := got[0]
-	bCheck(t, a, "J9", "192.168.100.10", alert.Medium, bStages3467,
+	bCheck(t, a, "J9", "192.168.100.10", alert.Medium, bStages3567,
 		"192.168.100.10 accessed apt.example.com 3 times outside business hours on 3 days (2015-02-11 12:10 JST – 2015-02-21 14:00 JST), 1 on holidays")
 	if !reflect.DeepEqual(bOrigins(a), []int64{11, 12, 13}) {
 		t.Errorf("evidence %v", bOrigins(a))
@@ -69,7 +69,7 @@ func TestJ9MaintenanceAndBusinessHours(t *testing.T) {
 		bProxy(night, "192.168.1.5", "GET", "http://www.google.com/search?q=x"),
 	)
 	bWant(t, got, 1)
-	bCheck(t, got[0], "J9", "192.168.1.5", alert.Medium, bStages3467, "www.google.com 1 time outside business hours on 1 day (2015-02-17 02:00 JST)")
+	bCheck(t, got[0], "J9", "192.168.1.5", alert.Medium, bStages3567, "www.google.com 1 time outside business hours on 1 day (2015-02-17 02:00 JST)")
 }
 
 // Ten or more off-hours accesses on two or more dates: high; the same
@@ -86,8 +86,8 @@ func TestJ9Severity(t *testing.T) {
 	got := bRun(NewJ9(m), evs...)
 	bWant(t, got, 2)
 	// Ordered by domain: c2.example.net, one-night.example.com.
-	bCheck(t, got[0], "J9", "192.168.1.51", alert.High, bStages3467, "12 times", "on 2 days")
-	bCheck(t, got[1], "J9", "192.168.1.50", alert.Medium, bStages3467, "12 times", "on 1 day")
+	bCheck(t, got[0], "J9", "192.168.1.51", alert.High, bStages3567, "12 times", "on 2 days")
+	bCheck(t, got[1], "J9", "192.168.1.50", alert.Medium, bStages3567, "12 times", "on 1 day")
 	if a := got[1]; a.EvidenceTotal != 12 || a.Count != 12 || len(a.Evidence) != j9Keep+1 || a.Evidence[j9Keep].Origin.Line != 23 {
 		t.Errorf("evidence %v of %d", bOrigins(a), a.EvidenceTotal)
 	}
