@@ -3,6 +3,7 @@ package winjson
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -21,13 +22,28 @@ import (
 func TestDatasetSigmaRegression(t *testing.T) {
 	root := testutil.Dataset(t, "sigma/regression_data")
 	var files, events int
-	var failures []string
+	var failures, sniffMiss []string
 	byID := map[string]*event.Event{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
 			return err
 		}
 		files++
+		// Line-based detection looks at the first lines: most of them must
+		// be recognized.
+		if data, err := os.ReadFile(path); err == nil {
+			lines := bytes.Split(data, []byte("\n"))
+			lines = lines[:min(len(lines), 50)]
+			m := 0
+			for _, l := range lines {
+				if (Parser{}).Sniff(l) {
+					m++
+				}
+			}
+			if m*2 <= len(lines) {
+				sniffMiss = append(sniffMiss, path+": "+itoa(int64(m))+" of "+itoa(int64(len(lines))))
+			}
+		}
 		f, err := os.Open(path)
 		if err != nil {
 			return err
@@ -51,6 +67,9 @@ func TestDatasetSigmaRegression(t *testing.T) {
 	}
 	for _, f := range failures {
 		t.Error(f)
+	}
+	for _, f := range sniffMiss {
+		t.Errorf("Sniff: %s lines", f)
 	}
 	if files != 202 || events != 238 {
 		t.Errorf("parsed %d events in %d files, want 238 in 202", events, files)

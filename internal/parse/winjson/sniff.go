@@ -1,15 +1,23 @@
 package winjson
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/kizuki-dev/kizuki/internal/parse/winxml"
+)
 
 // Sniff implements parse.Parser: a JSON object line holding one of the keys
 // "EventID", "event_id", "winlog" or "Event" (case-sensitive, so CloudTrail's
 // "eventID" is not taken), or, for evtx_dump's pretty-printed output, a line
-// of its System part ("#attributes", "EventRecordID", "SystemTime"...).
+// of its System part ("#attributes", "EventRecordID", "SystemTime"...) or a
+// line of braces alone ("{", "},"), which are a third of that output. Lines
+// of other pretty-printed JSON match only by their braces, too few for
+// detection to pick winjson.
 func (Parser) Sniff(rec []byte) bool {
-	b := trimSpace(rec)
-	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
-		b = b[3:]
+	var buf [1024]byte
+	b := trimSpace(winxml.SniffText(rec, buf[:]))
+	if len(b) > 0 && len(b) <= 3 && onlyBraces(b) {
+		return true
 	}
 	if len(b) < 2 {
 		return false
@@ -46,4 +54,13 @@ var evtxLines = [][]byte{
 	[]byte(`"Provider": {`), []byte(`"Channel":`), []byte(`"Computer":`), []byte(`"ProcessID":`),
 	[]byte(`"ThreadID":`), []byte(`"UserID":`), []byte(`"Security":`), []byte(`"Keywords": "0x`),
 	[]byte(`"xmlns": "http://schemas.microsoft.com/win/`),
+}
+
+func onlyBraces(b []byte) bool {
+	for _, c := range b {
+		if c != '{' && c != '}' && c != '[' && c != ']' && c != ',' {
+			return false
+		}
+	}
+	return true
 }

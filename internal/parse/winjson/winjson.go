@@ -197,7 +197,13 @@ func (s *state) eventData(i int32) {
 		n := &t.nodes[c]
 		switch {
 		case n.key == "#attributes":
-			s.attrs(i, func(name string, a int32) { s.set("EventData_"+name, t.text(a)) })
+			if n.kind == kObj {
+				for a := n.first; a >= 0; a = t.nodes[a].next {
+					if k := t.nodes[a].key; k != "xmlns" && !hasPrefix(k, "xmlns:") {
+						s.set("EventData_"+k, t.text(a))
+					}
+				}
+			}
 		case n.key == "Data":
 			unnamed = s.data(c, unnamed)
 		case t.isScalar(c) || n.kind == kArr || t.hasText(c):
@@ -462,14 +468,32 @@ var flatNames = map[string]string{
 	"activity_id":        "ActivityID",
 }
 
+// targetBit gives each name flat() renames to, and OpcodeValue, a bit.
+var targetBit = func() map[string]uint32 {
+	m := map[string]uint32{"OpcodeValue": 1}
+	for _, v := range flatNames {
+		if _, ok := m[v]; !ok {
+			m[v] = 1 << len(m)
+		}
+	}
+	return m
+}()
+
 func (s *state) flat() error {
 	t := s.t
 	if t.nodes[0].kind != kObj {
 		return errors.New("winjson: not a JSON object")
 	}
 	// A field of the event's own data wins over a renamed System field of
-	// the same name (5156's ProcessID over NXLog's ExecutionProcessID).
-	present := func(name string) bool { return t.child(0, name) >= 0 }
+	// the same name (5156's ProcessID over NXLog's ExecutionProcessID). One
+	// pass notes which of the renaming targets the record has.
+	var have uint32
+	for c := t.nodes[0].first; c >= 0; c = t.nodes[c].next {
+		if bit, ok := targetBit[t.nodes[c].key]; ok {
+			have |= bit
+		}
+	}
+	present := func(name string) bool { return have&targetBit[name] != 0 }
 	var times [4]string // EventTime, TimeCreated, @timestamp, UtcTime
 	for c := t.nodes[0].first; c >= 0; c = t.nodes[c].next {
 		key := t.nodes[c].key

@@ -398,7 +398,7 @@ func TestSniff(t *testing.T) {
 		}
 	}
 	no := []string{
-		``, `{`, `}`,
+		``, `x`,
 		`{"eventVersion":"1.08","eventID":"3b4e7d1c","eventName":"ConsoleLogin"}`,
 		`{"ts":1591367999.305988,"uid":"CMdzit1AMNsmfAIiQc","id.orig_h":"192.168.4.76"}`,
 		`<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><EventID>4624</EventID>`,
@@ -415,15 +415,20 @@ func TestSniff(t *testing.T) {
 			t.Errorf("Sniff(%q) = true", s)
 		}
 	}
-	// Most of the first lines of evtx_dump's pretty output are recognized.
+	u16, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes(lines[5])
+	if !(Parser{}).Sniff(u16) {
+		t.Errorf("UTF-16 line not sniffed")
+	}
+	// Most of the first lines of evtx_dump's pretty output are recognized,
+	// so that line-based detection picks winjson for it.
 	var n, m int
-	for _, l := range bytes.Split(readFile(t, "testdata/evtx_dump.json"), []byte("\n"))[:40] {
+	for _, l := range bytes.Split(readFile(t, "testdata/evtx_dump.json"), []byte("\n"))[:50] {
 		n++
 		if (Parser{}).Sniff(l) {
 			m++
 		}
 	}
-	if m*2 <= n {
+	if m*3 <= n*2 {
 		t.Errorf("Sniff recognized %d of the first %d evtx_dump lines", m, n)
 	}
 }
@@ -510,4 +515,39 @@ func TestManyFields(t *testing.T) {
 		t.Errorf("%d fields", n)
 	}
 	check(t, ev, want{"a_0": "1", "event_id": "1"})
+
+	// Many top-level members, and many duplicate "#attributes" in an EventData.
+	sb.Reset()
+	sb.WriteString(`{"EventID":1,"TimeCreated":"2020-10-21T12:19:01Z"`)
+	for i := range 100000 {
+		fmt.Fprintf(&sb, `,"k%d":%d`, i, i)
+	}
+	sb.WriteString(`,"EventData":{`)
+	for i := range 50000 {
+		fmt.Fprintf(&sb, `"#attributes":{"Name":"x%d"},`, i)
+	}
+	sb.WriteString(`"a":1}}`)
+	start = time.Now()
+	parseWith(t, sb.String(), pc)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+// Winlogbeat 5/6 wrote flat documents. This record is built from the field
+// names of Winlogbeat 6's documentation (no public sample was at hand), with
+// the values of Microsoft's 4624 example (see ../winxml/testdata).
+func TestOldWinlogbeat(t *testing.T) {
+	rec := `{"@timestamp":"2015-11-12T00:24:35.079Z","beat":{"hostname":"WIN-GG82ULGC9GO","name":"WIN-GG82ULGC9GO","version":"6.8.0"},` +
+		`"computer_name":"WIN-GG82ULGC9GO","event_data":{"IpAddress":"127.0.0.1","IpPort":"0","LogonType":"2","SubjectUserName":"WIN-GG82ULGC9GO$",` +
+		`"TargetUserName":"Administrator","TargetDomainName":"WIN-GG82ULGC9GO","WorkstationName":"WIN-GG82ULGC9GO"},"event_id":4624,` +
+		`"keywords":["Audit Success"],"level":"Information","log_name":"Security","message":"An account was successfully logged on.",` +
+		`"opcode":"Info","process_id":716,"provider_guid":"{54849625-5478-4994-A5BA-3E3B0328C30D}","record_number":"211",` +
+		`"source_name":"Microsoft-Windows-Security-Auditing","task":"Logon","thread_id":760,"type":"wineventlog"}`
+	check(t, parseWith(t, rec, pc), want{"time": "2015-11-12T00:24:35.079Z", "host": "WIN-GG82ULGC9GO",
+		"event_id": "4624", "channel": "Security", "user": "Administrator", "src_ip": "127.0.0.1", "src_port": "",
+		"logon_type": "2", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventRecordID": "211",
+		"ProcessID": "716", "ThreadID": "760", "OpcodeText": "Info", "TaskText": "Logon", "LevelText": "Information",
+		"KeywordsText": "Audit Success", "Message": "An account was successfully logged on.", "beat_version": "6.8.0",
+		"type": "wineventlog", "WorkstationName": "WIN-GG82ULGC9GO"})
 }

@@ -257,3 +257,34 @@ func UTF8Reader(r io.Reader) io.Reader {
 	}
 	return br
 }
+
+// SniffText returns a line as text to sniff: without a byte-order mark, and,
+// when the line looks like UTF-16 (a zero byte among its first two, as in a
+// file written by Windows PowerShell's `>`), with its zero bytes removed
+// (enough for the ASCII markup sniffing looks for) into buf, at most
+// len(buf) bytes of it.
+func SniffText(rec, buf []byte) []byte {
+	if len(rec) >= 3 && rec[0] == 0xEF && rec[1] == 0xBB && rec[2] == 0xBF {
+		return rec[3:]
+	}
+	if len(rec) < 2 {
+		return rec
+	}
+	if (rec[0] == 0xFF && rec[1] == 0xFE) || (rec[0] == 0xFE && rec[1] == 0xFF) {
+		rec = rec[2:]
+	} else if rec[0] != 0 && rec[1] != 0 {
+		return rec
+	}
+	n := 0
+	for _, c := range rec {
+		if c == 0 {
+			continue
+		}
+		if n == len(buf) {
+			break
+		}
+		buf[n] = c
+		n++
+	}
+	return buf[:n]
+}

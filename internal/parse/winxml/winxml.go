@@ -55,8 +55,8 @@ var sniffPrefixes = [][]byte{
 // an <Events> root, an XML declaration followed by event content, or (for the
 // pretty-printed form) one of the element lines of a Windows event.
 func (Parser) Sniff(rec []byte) bool {
-	b := trimSpace(rec)
-	b = bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF"))
+	var buf [1024]byte
+	b := trimSpace(SniffText(rec, buf[:]))
 	if len(b) < 6 || b[0] != '<' {
 		return false
 	}

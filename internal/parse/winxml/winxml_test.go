@@ -429,6 +429,13 @@ func TestSniff(t *testing.T) {
 			t.Errorf("%s: Sniff recognized %d of %d lines", f, m, n)
 		}
 	}
+	// Lines of a UTF-16 file (Windows PowerShell's `wevtutil qe ... > f.xml`),
+	// split at the '\n' byte as a line reader does.
+	u16, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes(readFile(t, "testdata/wevtutil-lines.xml"))
+	lines := bytes.Split(u16, []byte("\n"))
+	if !(Parser{}).Sniff(lines[2]) || !(Parser{}).Sniff(lines[4]) || (Parser{}).Sniff(lines[5]) {
+		t.Errorf("UTF-16 lines not sniffed: %q", lines[2][:20])
+	}
 }
 
 func TestNormalizeFallbacks(t *testing.T) {
