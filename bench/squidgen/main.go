@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -49,19 +50,45 @@ func main() {
 	defer bw.Flush()
 	r := rand.New(rand.NewPCG(*seed, 0))
 	zipf := rand.NewZipf(r, 1.2, 1, uint64(*hosts-1))
-	t := 1422802800.0 // 2015-02-02 00:00 JST
+	// Office traffic: Monday 2015-02-02 from 08:00 JST; when the day ends at
+	// 19:00 the clock jumps to 08:00 of the next weekday, as a proxy's load
+	// mostly follows working hours.
+	t := 1422831600.0
 	for i := 0; i < *n; i++ {
 		tpl := strings.Fields(templates[r.IntN(len(templates))])
 		if len(tpl) < 10 {
 			continue
 		}
 		t += r.Float64() * 0.05
+		t = officeHours(t)
 		tpl[0] = fmt.Sprintf("%.3f", t)
 		tpl[2] = fmt.Sprintf("192.168.%d.%d", 100+r.IntN(*clients/250+1), 1+r.IntN(250))
-		host := fmt.Sprintf("h%d.example%d.com", zipf.Uint64(), r.IntN(50))
+		h := zipf.Uint64()
+		host := fmt.Sprintf("h%d.example%d.com", h, h%50)
 		tpl[6] = rehost(tpl[6], tpl[5], host)
 		fmt.Fprintf(bw, "%s %6s %s\n", tpl[0], tpl[1], strings.Join(tpl[2:], " "))
 	}
+}
+
+// officeHours moves t (epoch seconds) to 08:00 JST of the next weekday when
+// it falls after 19:00 JST or on a weekend.
+func officeHours(t float64) float64 {
+	const day = 86400.0
+	jst := t + 9*3600
+	dayStart := jst - math.Mod(jst, day)
+	sec := jst - dayStart
+	wd := (int(dayStart/day) + 4) % 7 // 1970-01-01 was a Thursday
+	if sec >= 19*3600 || wd == 0 || wd == 6 {
+		for {
+			dayStart += day
+			wd = (wd + 1) % 7
+			if wd != 0 && wd != 6 {
+				break
+			}
+		}
+		return dayStart + 8*3600 - 9*3600
+	}
+	return t
 }
 
 // rehost replaces the host of a URL (or of a CONNECT host:port).

@@ -123,7 +123,20 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes YAML, rejecting unknown keys so that a typo does not silently
 // disable an analysis.
-func Parse(data []byte) (*Config, error) {
+func Parse(data []byte) (cfg *Config, err error) {
+	// goccy/go-yaml v1.19.2 (the newest release) panics on some malformed
+	// documents (a tagged scalar where a list is expected: see the fuzz
+	// corpus of FuzzConfig). A bad configuration must be an error, never a
+	// crash.
+	defer func() {
+		if r := recover(); r != nil {
+			cfg, err = nil, fmt.Errorf("invalid YAML: %v", r)
+		}
+	}()
+	return parseYAML(data)
+}
+
+func parseYAML(data []byte) (*Config, error) {
 	var cfg Config
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField())
 	if err := dec.Decode(&cfg); err != nil {

@@ -176,3 +176,25 @@ func TestDefaultsWithoutConfig(t *testing.T) {
 		t.Error("default extensions missing")
 	}
 }
+
+// FuzzConfig: any YAML either loads into a model or is refused with an
+// error; it never panics.
+func FuzzConfig(f *testing.F) {
+	f.Add([]byte(issueConfig))
+	f.Add([]byte(Example))
+	f.Add([]byte("networks: {zones: {A: [10.0.0.0/8]}, allowed_flows: [{from: A, to: A}]}"))
+	f.Add([]byte("business_hours: {days: [sat], start: '00:00', end: '24:00'}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data)
+		if err != nil {
+			return
+		}
+		cfg.Indicators.Files = nil // no file system access from fuzzed input
+		m, err := New(cfg, "")
+		if err != nil {
+			return
+		}
+		m.OffHours(time.Date(2015, 2, 11, 12, 0, 0, 0, time.UTC))
+		m.IOCDomains.Match("a.b.example")
+	})
+}

@@ -48,6 +48,11 @@ type Options struct {
 	Until    time.Time      // drop events at or after (zero: no bound)
 	Workers  int            // parse goroutines; 0 = GOMAXPROCS
 	Stdin    io.Reader
+	// Batch, when set, receives the events of each parsed chunk in order
+	// instead of the per-event observe callback, with a release function
+	// to call once they are no longer needed (possibly from another
+	// goroutine). It lets a consumer spread work over cores.
+	Batch func(evs []event.Event, release func())
 }
 
 // ErrorLocation is one malformed record.
@@ -321,9 +326,16 @@ func runFile(ctx context.Context, src io.Reader, path string, p parse.Parser, pc
 					rep.Last = ev.Time
 				}
 			}
-			observe(ev)
+			if opt.Batch == nil {
+				observe(ev)
+			}
 		}
-		pool.Put(res)
+		if opt.Batch != nil && res.n > 0 {
+			r := res
+			opt.Batch(res.events[:res.n], func() { pool.Put(r) })
+		} else {
+			pool.Put(res)
+		}
 	}
 	wg.Wait()
 	return <-readErr
