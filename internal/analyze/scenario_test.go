@@ -138,3 +138,41 @@ func TestScenarioEndToEnd(t *testing.T) {
 	}
 	t.Logf("%d events, %d alerts, %d planted findings, %d look-alikes", events, len(run.Alerts), len(man.Findings), len(man.LookAlikes))
 }
+
+// TestLanesDoNotChangeFindings: spreading detectors over goroutines must
+// give exactly the findings of a single lane (same ids, summaries, evidence).
+func TestLanesDoNotChangeFindings(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "logs")
+	if _, err := scenario.Generate(dir, scenario.Options{Seed: 3, Scale: 0.3, OrgDir: root, ManifestDir: root}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadModel(filepath.Join(root, "org.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(lanes int) string {
+		run, err := Run(context.Background(), m, []string{dir}, Options{Lanes: lanes, Workers: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, a := range run.Alerts {
+			fmt.Fprintf(&b, "%s %s %s %d\n", a.ID, a.Host, a.Summary, a.EvidenceTotal)
+			for _, e := range a.Evidence {
+				fmt.Fprintf(&b, "  %s %s\n", e.Origin, e.Note)
+			}
+		}
+		for _, n := range run.Notes {
+			fmt.Fprintf(&b, "note %s %s %s\n", n.Rule, n.Level, n.Message)
+		}
+		return b.String()
+	}
+	one, three := render(1), render(3)
+	if one != three {
+		t.Fatalf("findings differ between 1 and 3 lanes:\n--- 1 lane\n%s\n--- 3 lanes\n%s", one, three)
+	}
+	if strings.Count(one, "\n") < 20 {
+		t.Fatalf("too few findings to compare:\n%s", one)
+	}
+}
