@@ -43,7 +43,7 @@ func Parse(line []byte, pc *parse.Context) (Header, error) {
 	b := line
 	if len(b) > 0 && b[0] == '<' {
 		i := bytes.IndexByte(b, '>')
-		if i < 2 || i > 4 {
+		if pri, j, ok := digits(b, 1, 1, 3); !ok || j != i || pri > 191 {
 			return h, errors.New("syslog: bad <PRI>")
 		}
 		b = b[i+1:]
@@ -106,10 +106,13 @@ func parse5424(b []byte, pc *parse.Context) (Header, error) {
 		}
 		h.Time = t
 	}
-	fields := [3][]byte{}
+	fields := [4][]byte{} // HOST APP-NAME PROCID MSGID
 	for i := range fields {
 		rest = skipSpaces(rest)
 		fields[i], rest = nextToken(rest)
+		if len(fields[i]) == 0 {
+			return h, errShort
+		}
 	}
 	if string(fields[0]) != "-" {
 		h.Host = string(fields[0])
@@ -121,17 +124,22 @@ func parse5424(b []byte, pc *parse.Context) (Header, error) {
 		h.PID = string(fields[2])
 	}
 	rest = skipSpaces(rest)
-	_, rest = nextToken(rest) // MSGID
-	rest = skipSpaces(rest)
-	// Structured data: "-" or one or more [..] elements (with escaped ']').
-	if len(rest) > 0 && rest[0] == '-' {
+	// Structured data: "-" or one or more [..] elements. A ']' ends an
+	// element only outside a quoted value (senders do not all escape it).
+	if len(rest) == 0 {
+		return h, errShort
+	}
+	if rest[0] == '-' {
 		rest = rest[1:]
 	} else {
 		for len(rest) > 0 && rest[0] == '[' {
-			i := 1
-			for i < len(rest) && rest[i] != ']' {
-				if rest[i] == '\\' {
+			i, quoted := 1, false
+			for i < len(rest) && (quoted || rest[i] != ']') {
+				switch rest[i] {
+				case '\\':
 					i++
+				case '"':
+					quoted = !quoted
 				}
 				i++
 			}
@@ -204,7 +212,7 @@ func parse3164(b []byte, pc *parse.Context) (time.Time, []byte, bool) {
 		i++
 	}
 	day, i, ok := digits(b, i, 1, 2)
-	if !ok || i >= len(b) || b[i] != ' ' {
+	if !ok || i >= len(b) || b[i] != ' ' || !validDay(2000, mon, day) { // 2000: Feb 29 exists
 		return time.Time{}, b, false
 	}
 	i++
@@ -226,11 +234,23 @@ func parse3164(b []byte, pc *parse.Context) (time.Time, []byte, bool) {
 		// "At or before the file's modification time": a time stamp after it
 		// belongs to the previous year.
 		if t.After(ref) {
-			t = time.Date(year-1, time.Month(mon), day, hh, mm, ss, nsec, loc)
+			year--
 		}
-		return t.UTC(), b[j:], true
+		// Feb 29 belongs to the latest leap year at or before that.
+		for !validDay(year, mon, day) {
+			year--
+		}
+		return time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, loc).UTC(), b[j:], true
+	}
+	if !validDay(year, mon, day) {
+		return time.Time{}, b, false
 	}
 	return time.Date(year, time.Month(mon), day, hh, mm, ss, nsec, loc).UTC(), b[j:], true
+}
+
+// validDay reports whether day exists in month mon of year.
+func validDay(year, mon, day int) bool {
+	return day >= 1 && day <= time.Date(year, time.Month(mon)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 func parseISO(b []byte, pc *parse.Context) (time.Time, []byte, bool) {
@@ -247,7 +267,7 @@ func parseISO(b []byte, pc *parse.Context) (time.Time, []byte, bool) {
 		return time.Time{}, b, false
 	}
 	hh, mm, ss, nsec, i, ok := clock(b, i+1)
-	if !ok || mon < 1 || mon > 12 || day < 1 || day > 31 {
+	if !ok || mon < 1 || mon > 12 || !validDay(year, mon, day) {
 		return time.Time{}, b, false
 	}
 	loc := pc.Location
