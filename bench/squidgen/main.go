@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -94,10 +95,14 @@ func officeHours(t float64) float64 {
 // rehost replaces the host of a URL (or of a CONNECT host:port).
 func rehost(url, method, host string) string {
 	if method == "CONNECT" {
-		if i := strings.LastIndexByte(url, ':'); i > 0 {
-			return host + url[i:]
+		i := strings.LastIndexByte(url, ':')
+		if i <= 0 {
+			return url // e.g. Squid's "error:method-not-allowed": keep as logged
 		}
-		return host + ":443"
+		if _, err := strconv.Atoi(url[i+1:]); err != nil {
+			return url
+		}
+		return host + url[i:]
 	}
 	scheme, rest, ok := strings.Cut(url, "://")
 	if !ok {

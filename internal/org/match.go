@@ -12,6 +12,11 @@ import (
 type DomainSet struct {
 	exact map[string]string // name → entry as configured
 	sub   map[string]string // suffix (without "*.") → entry, subdomains only
+	// lens has bit n set when some key of exact or sub is n bytes long
+	// (n < 256; longer keys set lensLong), so that Match only looks up
+	// the suffixes that can be keys: most host names need no lookup.
+	lens     [4]uint64
+	lensLong bool
 }
 
 // NewDomainSet builds a set from configured entries.
@@ -24,11 +29,29 @@ func NewDomainSet(entries []string) *DomainSet {
 		}
 		if strings.HasPrefix(d, "*.") {
 			s.sub[d[2:]] = e
+			s.addLen(len(d) - 2)
 			continue
 		}
 		s.exact[d] = e
+		s.addLen(len(d))
 	}
 	return s
+}
+
+func (s *DomainSet) addLen(n int) {
+	if n >= 256 {
+		s.lensLong = true
+		return
+	}
+	s.lens[n>>6] |= 1 << (n & 63)
+}
+
+// hasLen reports whether some key may be n bytes long.
+func (s *DomainSet) hasLen(n int) bool {
+	if n >= 256 {
+		return s.lensLong
+	}
+	return s.lens[n>>6]&(1<<(n&63)) != 0
 }
 
 // Len is the number of entries.
@@ -43,15 +66,22 @@ func (s *DomainSet) Match(host string) (string, bool) {
 	if hasUpper(h) {
 		h = strings.ToLower(h)
 	}
-	if e, ok := s.exact[h]; ok {
-		return e, true
+	if s.hasLen(len(h)) {
+		if e, ok := s.exact[h]; ok {
+			return e, true
+		}
 	}
 	// Walk the parent domains: a.b.example.com → b.example.com → example.com.
-	for i := 0; i < len(h); i++ {
-		if h[i] != '.' {
+	for rest := h; ; {
+		i := strings.IndexByte(rest, '.')
+		if i < 0 {
+			break
+		}
+		parent := rest[i+1:]
+		rest = parent
+		if !s.hasLen(len(parent)) {
 			continue
 		}
-		parent := h[i+1:]
 		if e, ok := s.exact[parent]; ok {
 			return e, true
 		}

@@ -57,8 +57,8 @@ type zone struct {
 
 type businessHours struct {
 	days       [7]bool
-	start, end int // minutes after midnight
-	holidays   map[string]bool
+	start, end int            // minutes after midnight
+	holidays   map[int64]bool // local dates as y*10000 + m*100 + d
 }
 
 // Defaults used when the configuration does not say.
@@ -279,7 +279,7 @@ var weekdays = map[string]time.Weekday{
 }
 
 func compileHours(h *HoursConfig) (*businessHours, error) {
-	bh := &businessHours{holidays: map[string]bool{}}
+	bh := &businessHours{holidays: map[int64]bool{}}
 	days := h.Days
 	if len(days) == 0 {
 		days = []string{"mon", "tue", "wed", "thu", "fri"}
@@ -310,10 +310,11 @@ func compileHours(h *HoursConfig) (*businessHours, error) {
 		return nil, fmt.Errorf("business_hours.end: %w", err)
 	}
 	for _, d := range h.Holidays {
-		if _, err := time.Parse("2006-01-02", d); err != nil {
+		t, err := time.Parse("2006-01-02", d)
+		if err != nil {
 			return nil, fmt.Errorf("business_hours.holidays %q: want YYYY-MM-DD", d)
 		}
-		bh.holidays[d] = true
+		bh.holidays[dateKey(t)] = true
 	}
 	return bh, nil
 }
@@ -475,7 +476,7 @@ func (m *Model) OffHours(t time.Time) bool {
 	if !h.days[lt.Weekday()] {
 		return true
 	}
-	if h.holidays[lt.Format("2006-01-02")] {
+	if len(h.holidays) > 0 && h.holidays[dateKey(lt)] {
 		return true
 	}
 	min := lt.Hour()*60 + lt.Minute()
@@ -484,7 +485,14 @@ func (m *Model) OffHours(t time.Time) bool {
 
 // IsHoliday reports whether t's local date is a configured holiday.
 func (m *Model) IsHoliday(t time.Time) bool {
-	return m.hours != nil && m.hours.holidays[t.In(m.Location).Format("2006-01-02")]
+	return m.hours != nil && len(m.hours.holidays) > 0 && m.hours.holidays[dateKey(t.In(m.Location))]
+}
+
+// dateKey is t's date (in t's location) as y*10000 + m*100 + d, the key of
+// the holidays, computed without formatting.
+func dateKey(t time.Time) int64 {
+	y, mo, d := t.Date()
+	return int64(y)*10000 + int64(mo)*100 + int64(d)
 }
 
 // HasIndicators reports whether any indicator was configured.

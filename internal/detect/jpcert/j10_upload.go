@@ -74,37 +74,60 @@ func j10Info() *detect.Info {
 // upload bytes in one local calendar day exceed the threshold without any
 // single sequence doing so is reported as medium.
 func NewJ10(m *org.Model) detect.Detector {
-	return &j10{m: m, info: j10Info(), clients: map[string]map[string]*j10Pair{}}
+	return &j10{m: m, info: j10Info(), pairs: newWPPairs[j10Pair]()}
 }
 
 type j10 struct {
 	m    *org.Model
 	info *detect.Info
 
-	clients map[string]map[string]*j10Pair
-	dc      wpDayCache
-	pairs   int
+	pairs wpPairs[j10Pair]
+	seen  wpSeen // hashes of the pairs, so most records skip the lookup
+	dc    wpDayCache
+	src   wpSrcs
+
+	// The pipeline of records not processed yet (see Observe): a ring of
+	// lagN records starting at lagHead.
+	lag     [j10Lag]j10Rec
+	lagHead int
+	lagN    int
 
 	measured, fallback, droppedPairs int64
 }
 
+// j10Lag is the depth of the pipeline.
+const j10Lag = 8
+
+// j10Rec is a queued record: what the analysis needs of it.
+type j10Rec struct {
+	kind         uint8 // 0 other, 1 POST/PUT, 2 CONNECT
+	measured     bool  // b is BytesOut (else BytesIn, the fallback)
+	b            int64
+	h            uint64 // pair hash
+	client, host string
+	rec          wpRec // kinds 1 and 2
+}
+
+// j10Pair is the state of one (client, destination). The fields every
+// record reads come first, so that a record touches few cache lines.
 type j10Pair struct {
+	open, haveDay, dayOpen bool
+	seqFallback            bool
+	dayFallback            bool
+	day                    int32 // the current local day
+	last                   time.Time
+	bytes                  int64
+
 	// The open sequence.
-	open            bool
-	start, last     time.Time
-	bytes           int64
 	posts, connects int64
-	seqFallback     bool
+	start           time.Time
 	keep            wpKeep
 
 	// The current local day's upload total.
-	day                int32
-	dayBytes, dayReqs  int64
-	dayStart, dayLast  time.Time
-	dayFallback        bool
-	dayKeep            wpKeep
-	dayOpen            bool
-	haveDay            bool
+	dayBytes, dayReqs int64
+	dayStart, dayLast time.Time
+	dayKeep           wpKeep
+
 	overDays           int64
 	maxDayBytes        int64
 	maxDayReqs         int64
@@ -125,6 +148,12 @@ type j10Pair struct {
 
 func (d *j10) Info() *detect.Info { return d.info }
 
+// Observe dismisses the records that cannot matter (most of them: see
+// wpSeen), queues the others and processes the one queued j10Lag records
+// earlier, as J8 does: the pair's index slot and then the pair itself are
+// fetched into the cache while the record waits. The filter is updated when
+// a record that may create a pair is queued, so a later record of that pair
+// is never dismissed. Flush and Notes drain the pipeline.
 func (d *j10) Observe(ev *event.Event) {
 	var kind uint8 // 0 other, 1 POST/PUT, 2 CONNECT
 	switch ev.Get(event.Method) {
@@ -143,30 +172,83 @@ func (d *j10) Observe(ev *event.Event) {
 			return
 		}
 	}
+	var (
+		h        uint64
+		bytes    int64
+		measured bool
+	)
 	if kind == 0 {
 		// Another method to the destination ends its sequence.
-		if cm := d.clients[client]; cm != nil {
-			if p := cm[host]; p != nil && p.open {
-				d.closeSeq(p)
-			}
+		if d.seen.bits == nil {
+			return
+		}
+		if h = d.pairs.hash(client, host); !d.seen.has(h) {
+			return
+		}
+	} else {
+		if !wpExternalHost(d.m, host) {
+			return
+		}
+		h = d.pairs.hash(client, host)
+		if kind == 2 && !ev.Has(event.BytesOut) && !d.seen.has(h) {
+			return // a CONNECT outside any sequence, upload not logged
+		}
+		if v, ok := ev.Int(event.BytesOut); ok {
+			bytes, measured = v, true
+		} else if v, ok := ev.Int(event.BytesIn); ok {
+			bytes = v
+		}
+		if bytes < 0 {
+			bytes = 0
+		}
+		if kind == 1 || measured {
+			d.seen.add(h) // may start a pair
+		}
+	}
+	slot := d.pairs.slotAddr(h)
+	var r *j10Rec
+	if d.lagN < j10Lag {
+		prefetch2(slot, slot)
+		r = &d.lag[(d.lagHead+d.lagN)%j10Lag]
+		d.lagN++
+	} else {
+		if a, ok := d.pairs.pairAddr(d.lag[(d.lagHead+j10Lag/2)%j10Lag].h); ok {
+			prefetch2(slot, a)
+		} else {
+			prefetch2(slot, slot)
+		}
+		r = &d.lag[d.lagHead]
+		d.observe(r)
+		d.lagHead = (d.lagHead + 1) % j10Lag
+	}
+	// Field by field: a composite literal would be built aside and copied.
+	r.kind, r.measured, r.b, r.h, r.client, r.host = kind, measured, bytes, h, client, host
+	if kind != 0 {
+		d.src.recInto(&r.rec, ev)
+	} else {
+		r.rec = wpRec{}
+	}
+}
+
+// drain processes the records still in the pipeline, in order.
+func (d *j10) drain() {
+	for ; d.lagN > 0; d.lagN-- {
+		d.observe(&d.lag[d.lagHead])
+		d.lag[d.lagHead] = j10Rec{}
+		d.lagHead = (d.lagHead + 1) % j10Lag
+	}
+}
+
+// observe processes one record.
+func (d *j10) observe(r *j10Rec) {
+	kind, b, measured := r.kind, r.b, r.measured
+	p := d.pairs.get(r.h, r.client, r.host)
+	if kind == 0 {
+		if p != nil && p.open {
+			d.closeSeq(p)
 		}
 		return
 	}
-	if !wpExternalHost(d.m, host) {
-		return
-	}
-	var b int64
-	measured := false
-	if v, ok := ev.Int(event.BytesOut); ok {
-		b, measured = v, true
-	} else if v, ok := ev.Int(event.BytesIn); ok {
-		b = v
-	}
-	if b < 0 {
-		b = 0
-	}
-	cm := d.clients[client]
-	p := cm[host]
 	if p == nil {
 		if kind == 2 && !measured {
 			return // a CONNECT outside any sequence, upload not logged
@@ -178,19 +260,13 @@ func (d *j10) Observe(ev *event.Event) {
 		if kind == 2 {
 			limit = detect.MaxGroups / 4 * 3
 		}
-		if d.pairs >= limit {
+		if d.pairs.len() >= limit {
 			d.droppedPairs++
 			return
 		}
-		if cm == nil {
-			cm = map[string]*j10Pair{}
-			d.clients[strings.Clone(client)] = cm
-		}
-		p = &j10Pair{}
-		cm[strings.Clone(host)] = p
-		d.pairs++
+		p = d.pairs.add(r.h, r.client, r.host)
 	}
-	t := ev.Time
+	t := r.rec.t
 	if p.open && t.Sub(p.last) > j10Gap {
 		d.closeSeq(p)
 	}
@@ -210,7 +286,7 @@ func (d *j10) Observe(ev *event.Event) {
 		p.bytes, p.posts, p.connects = b, 1, 0
 		p.seqFallback = !measured
 		p.keep.reset()
-		p.keep.add(ev, j10Keep)
+		p.keep.add(r.rec, j10Keep)
 		inSeq = true
 	case 2:
 		if p.open {
@@ -222,7 +298,7 @@ func (d *j10) Observe(ev *event.Event) {
 			if !measured {
 				p.seqFallback = true
 			}
-			p.keep.add(ev, j10Keep)
+			p.keep.add(r.rec, j10Keep)
 			inSeq = true
 		}
 	}
@@ -251,7 +327,7 @@ func (d *j10) Observe(ev *event.Event) {
 	// most pairs never do, and the records that make a day large are the
 	// ones worth showing.
 	if p.dayBytes >= d.m.UploadBytes/10 {
-		p.dayKeep.add(ev, j10Keep)
+		p.dayKeep.add(r.rec, j10Keep)
 	}
 }
 
@@ -297,24 +373,26 @@ func (d *j10) closeDay(p *j10Pair) {
 }
 
 func (d *j10) Flush(ctx context.Context, emit func(*alert.Alert)) {
-	for _, client := range detect.SortedKeys(d.clients) {
-		if ctx.Err() != nil {
+	d.drain()
+	// Pairs are independent: close them all, then sort the ones with a
+	// finding.
+	d.pairs.each(func(p *j10Pair) {
+		if p.open {
+			d.closeSeq(p)
+		}
+		if p.dayOpen {
+			d.closeDay(p)
+		}
+	})
+	var lastClient string
+	for i, pr := range d.pairs.sorted(false, func(p *j10Pair) bool { return p.a != nil }) {
+		if (i == 0 || pr.client != lastClient) && ctx.Err() != nil {
 			return
 		}
-		cm := d.clients[client]
-		for _, host := range detect.SortedKeys(cm) {
-			p := cm[host]
-			if p.open {
-				d.closeSeq(p)
-			}
-			if p.dayOpen {
-				d.closeDay(p)
-			}
-			if p.a == nil {
-				continue
-			}
-			emit(d.finish(client, host, p))
-		}
+		lastClient = pr.client
+		p := &pr.v
+		// Clone: the pair's strings live in the detector's arena.
+		emit(d.finish(strings.Clone(pr.client), strings.Clone(pr.host), p))
 	}
 }
 
@@ -420,6 +498,7 @@ func j10Field(fallback bool) string {
 }
 
 func (d *j10) Notes() []detect.Note {
+	d.drain()
 	var out []detect.Note
 	if d.fallback > 0 {
 		out = append(out, detect.Note{Rule: "J10", Level: detect.Degraded,

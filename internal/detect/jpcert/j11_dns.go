@@ -92,6 +92,14 @@ type j11IPNames struct {
 	via   [3]string // "DNS answer" or "proxy log"
 }
 
+// j11PeerIP is one memoized proxy DstIP.
+type j11PeerIP struct {
+	s   string     // as logged (cloned); "" = empty slot
+	ip  netip.Addr // parsed, unmapped
+	ext bool       // valid and not internal: worth mapping
+	e   *j11IPNames
+}
+
 type j11FlowKey struct {
 	src, dst netip.Addr
 	port     uint16
@@ -119,6 +127,11 @@ type j11 struct {
 	flows   map[j11FlowKey]*j11Flow
 
 	entries, pinsTotal int64
+
+	// The last few proxy DstIP strings (Squid's peer: a handful of values),
+	// so that observeProxy parses and classifies each only once.
+	px     [4]j11PeerIP
+	pxNext int
 
 	dnsEvents, answerEvents, fwEvents, proxyMaps int64
 	clientsDropped, entriesDropped, pinsDropped  int64
@@ -385,15 +398,29 @@ func (d *j11) sharedName(c *j11Client, name string) string {
 }
 
 func (d *j11) mapName(ip netip.Addr, name string, t int64, ev *event.Event, via string) {
+	if e := d.ipNames(ip); e != nil {
+		e.add(name, t, ev, via)
+	}
+}
+
+// ipNames returns the mapping entry of ip, creating it; nil when the table
+// is full.
+func (d *j11) ipNames(ip netip.Addr) *j11IPNames {
 	e := d.ips[ip]
 	if e == nil {
 		if len(d.ips) >= j11MaxIPs {
 			d.ipsDropped++
-			return
+			return nil
 		}
 		e = &j11IPNames{}
 		d.ips[ip] = e
 	}
+	return e
+}
+
+// add records that the address maps to name at t; the oldest of the three
+// names kept makes room.
+func (e *j11IPNames) add(name string, t int64, ev *event.Event, via string) {
 	for i := 0; i < e.n; i++ {
 		if e.names[i] == name {
 			if t > e.recs[i].t {
@@ -422,13 +449,31 @@ func (d *j11) mapName(ip netip.Addr, name string, t int64, ev *event.Event, via 
 	e.via[i] = via
 }
 
+// peer returns the memoized classification of a proxy DstIP string.
+func (d *j11) peer(s string) *j11PeerIP {
+	for i := range d.px {
+		if d.px[i].s == s {
+			return &d.px[i]
+		}
+	}
+	p := &d.px[d.pxNext]
+	d.pxNext = (d.pxNext + 1) % len(d.px)
+	*p = j11PeerIP{s: strings.Clone(s)}
+	if a, err := netip.ParseAddr(s); err == nil {
+		p.ip = a.Unmap()
+		p.ext = !d.m.IsInternal(p.ip)
+	}
+	return p
+}
+
 func (d *j11) observeProxy(ev *event.Event) {
 	dom := ev.Get(event.Domain)
-	if dom == "" || !ev.Has(event.DstIP) {
+	ipS := ev.Get(event.DstIP)
+	if dom == "" || ipS == "" {
 		return
 	}
-	ip := ev.Addr(event.DstIP)
-	if !ip.IsValid() || d.m.IsInternal(ip) {
+	px := d.peer(ipS)
+	if !px.ext {
 		return
 	}
 	dom = j11NormName(dom)
@@ -441,7 +486,12 @@ func (d *j11) observeProxy(ev *event.Event) {
 		}
 	}
 	d.proxyMaps++
-	d.mapName(ip, dom, j11Nanos(ev.Time), ev, "proxy log")
+	if px.e == nil {
+		if px.e = d.ipNames(px.ip); px.e == nil {
+			return
+		}
+	}
+	px.e.add(dom, j11Nanos(ev.Time), ev, "proxy log")
 }
 
 func j11ActionBit(a string) uint8 {

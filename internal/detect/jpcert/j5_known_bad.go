@@ -108,6 +108,19 @@ type j5 struct {
 	ips      *j5IPIndex
 	urlHosts map[string]bool // hosts of indicator URLs: IOCURL only runs for these
 	enabled  bool
+
+	// The last few proxy DstIP strings (Squid's peer: a handful of
+	// values) and their indicator match, so that each is parsed and
+	// looked up once.
+	peers    [4]j5Peer
+	peerNext int
+}
+
+// j5Peer is one memoized proxy DstIP.
+type j5Peer struct {
+	s   string // as logged (cloned); "" = empty slot
+	hit j5Hit
+	ok  bool
 }
 
 // NewJ5 returns the known-bad destination analysis.
@@ -196,6 +209,27 @@ func (d *j5) matchIP(a netip.Addr) (j5Hit, bool) {
 	return j5Hit{}, false
 }
 
+// matchPeer is matchIP of the address s (a proxy event's DstIP), memoized.
+func (d *j5) matchPeer(s string) (j5Hit, bool) {
+	if s == "" {
+		return j5Hit{}, false
+	}
+	for i := range d.peers {
+		if d.peers[i].s == s {
+			return d.peers[i].hit, d.peers[i].ok
+		}
+	}
+	var a netip.Addr
+	if p, err := netip.ParseAddr(s); err == nil {
+		a = p.Unmap()
+	}
+	pe := &d.peers[d.peerNext]
+	d.peerNext = (d.peerNext + 1) % len(d.peers)
+	pe.hit, pe.ok = d.matchIP(a)
+	pe.s = strings.Clone(s)
+	return pe.hit, pe.ok
+}
+
 // hostIP parses a host that is an IP literal; other names are not parsed
 // (a failed parse allocates its error).
 func j5HostIP(h string) netip.Addr {
@@ -234,7 +268,7 @@ func (d *j5) proxy(ev *event.Event) {
 	if !ok && len(d.ips.bits) > 0 {
 		if h, m := d.matchIP(j5HostIP(host)); m {
 			hit, ok = h, true
-		} else if h, m := d.matchIP(ev.Addr(event.DstIP)); m {
+		} else if h, m := d.matchPeer(ev.Get(event.DstIP)); m {
 			hit, ok = h, true
 		}
 	}

@@ -91,6 +91,7 @@ type j7 struct {
 	uas     map[string]*j7UA    // User-Agent → its clients
 	clients map[string]struct{} // every client seen with a User-Agent
 	pairs   int
+	src     wpSrcs
 
 	withUA, noUA, internal   int64
 	droppedUAs, droppedPairs int64
@@ -173,7 +174,7 @@ func (d *j7) Observe(ev *event.Event) {
 		p.last = ev.Time
 	}
 	p.addDomain(host)
-	p.keep.add(ev, j7KeepFirst)
+	p.keep.add(d.src.rec(ev), j7KeepFirst)
 }
 
 func (p *j7Pair) addDomain(host string) {

@@ -2,6 +2,7 @@ package jpcert
 
 import (
 	"context"
+	"hash/maphash"
 	"math"
 	"math/bits"
 	"strconv"
@@ -77,27 +78,61 @@ func j8Info() *detect.Info {
 // allowlists.maintenance_domains, it counts accesses per local calendar day
 // and scores the regularity of the gaps between accesses (beaconing).
 func NewJ8(m *org.Model) detect.Detector {
-	return &j8{m: m, info: j8Info(), doms: map[string]*j8Dom{}}
+	return &j8{m: m, info: j8Info(), seed: maphash.MakeSeed()}
 }
 
 type j8 struct {
 	m    *org.Model
 	info *detect.Info
 
-	doms  map[string]*j8Dom
+	seed maphash.Seed // of the client and host hashes
+	// Destination hosts seen (as pairs with no client); only the first
+	// record of a pair consults them: a pair exists only for a host that
+	// is not skipped.
+	hosts wpPairs[j8Host]
+	pairs wpPairs[j8Pair]
 	dc    wpDayCache
-	pairs int
+	src   wpSrcs
 
 	observed, outOfOrder, short     int64
 	droppedPairs, droppedDomains    int64
 	skippedAllowed, skippedInternal int64
 
 	work map[int32]bool // working-day cache, filled at Flush
+
+	// The pipeline of records not processed yet (see Observe): a ring of
+	// lagN records starting at lagHead.
+	lag     [j8Lag]j8Rec
+	lagHead int
+	lagN    int
+
+	// The last few skipped hosts (allowlisted, maintenance): their records
+	// are counted and dropped at once, without waiting in the pipeline.
+	skips    [4]j8Skip
+	skipNext int
 }
 
-type j8Dom struct {
-	skip    bool // allowlisted or maintenance domain
-	clients map[string]*j8Pair
+type j8Skip struct {
+	hh   uint64
+	host string
+}
+
+// j8Lag is the depth of the pipeline: a record is processed j8Lag records
+// after it arrived.
+const j8Lag = 8
+
+// j8Rec is a record in the pipeline: what the analysis needs of it. The
+// strings are the event's own (immutable) ones.
+type j8Rec struct {
+	h, hh        uint64 // pair and host hashes
+	client, host string
+	rec          wpRec
+}
+
+// j8Host is what J8 knows of a destination host.
+type j8Host struct {
+	skip bool   // allowlisted or maintenance domain
+	name string // when skip
 }
 
 type j8Day struct {
@@ -105,10 +140,14 @@ type j8Day struct {
 	count int32
 }
 
+// j8Pair is the state of one (client, host). The fields every record
+// updates come first, so that a record touches few cache lines.
 type j8Pair struct {
-	first, last time.Time
-	days        []j8Day // sorted by day
-	moreDays    bool
+	last time.Time
+	days []j8Day // sorted by day; starts in day0
+	day0 [2]j8Day
+
+	keep wpKeep // first record of each active day + the latest
 
 	// All measured intervals (seconds): Welford mean and M2.
 	n        int64
@@ -117,14 +156,23 @@ type j8Pair struct {
 	// regular period, robust to the long gaps of nights and weekends.
 	ni         int64
 	imean, im2 float64
-	hist       [j8Buckets]uint32
 	mode       uint8
+	moreDays   bool
+	hist       [j8Buckets]uint32
 
-	keep wpKeep // first record of each active day + the latest
+	first0 [1]wpRec // room for the first evidence record
 }
 
 func (d *j8) Info() *detect.Info { return d.info }
 
+// Observe queues the record and processes the one that arrived j8Lag
+// records earlier. With hundreds of thousands of pairs, finding a record's
+// pair costs two cache misses (its index slot, then the pair); processing
+// in arrival order but late lets the CPU fetch both in the background: the
+// slot when the record arrives, the pair halfway through the pipeline.
+// Nothing is decided from the pipeline's contents, so findings and notes
+// are exactly those of immediate processing; Flush and Notes drain it.
+// Records of a host already known to be skipped are counted at once.
 func (d *j8) Observe(ev *event.Event) {
 	host, ext := wpDest(d.m, ev)
 	if !ext {
@@ -137,49 +185,90 @@ func (d *j8) Observe(ev *event.Event) {
 	if client == "" {
 		return
 	}
-	dm := d.doms[host]
-	if dm == nil {
-		if len(d.doms) >= j8MaxDomains {
-			d.droppedDomains++
+	hh := maphash.String(d.seed, host)
+	for i := range d.skips {
+		if d.skips[i].hh == hh && d.skips[i].host == host {
+			d.skippedAllowed++ // as observe would count it
 			return
 		}
-		_, allow := d.m.AllowDomains.Match(host)
-		_, maint := d.m.MaintenanceDomains.Match(host)
-		dm = &j8Dom{skip: allow || maint}
-		if !dm.skip {
-			dm.clients = map[string]*j8Pair{}
+	}
+	h := wpMix(maphash.String(d.seed, client), hh)
+	prefetch2(d.pairs.slotAddr(h), d.hosts.slotAddr(hh))
+	var r *j8Rec
+	if d.lagN < j8Lag {
+		r = &d.lag[(d.lagHead+d.lagN)%j8Lag]
+		d.lagN++
+	} else {
+		mid := &d.lag[(d.lagHead+j8Lag/2)%j8Lag]
+		if a, ok := d.pairs.pairAddr(mid.h); ok {
+			prefetch2(a, a+128)
+		} else if a, ok := d.hosts.pairAddr(mid.hh); ok {
+			prefetch2(a, a+64) // a new pair: its host will be looked up
 		}
-		d.doms[strings.Clone(host)] = dm
+		r = &d.lag[d.lagHead]
+		d.observe(r)
+		d.lagHead = (d.lagHead + 1) % j8Lag
 	}
-	if dm.skip {
-		d.skippedAllowed++
-		return
+	// Field by field: a composite literal would be built aside and copied.
+	r.h, r.hh, r.client, r.host = h, hh, client, host
+	d.src.recInto(&r.rec, ev)
+}
+
+// drain processes the records still in the pipeline, in order.
+func (d *j8) drain() {
+	for ; d.lagN > 0; d.lagN-- {
+		d.observe(&d.lag[d.lagHead])
+		d.lag[d.lagHead] = j8Rec{}
+		d.lagHead = (d.lagHead + 1) % j8Lag
 	}
-	p := dm.clients[client]
+}
+
+// observe processes one record.
+func (d *j8) observe(r *j8Rec) {
+	client, host, h, t := r.client, r.host, r.h, r.rec.t
+	p := d.pairs.get(h, client, host)
 	if p == nil {
-		if d.pairs >= detect.MaxGroups {
+		hm := d.hosts.get(r.hh, "", host)
+		if hm == nil {
+			if d.hosts.len() >= j8MaxDomains {
+				d.droppedDomains++
+				return
+			}
+			_, allow := d.m.AllowDomains.Match(host)
+			_, maint := d.m.MaintenanceDomains.Match(host)
+			hm = d.hosts.add(r.hh, "", host)
+			if hm.skip = allow || maint; hm.skip {
+				hm.name = strings.Clone(host)
+			}
+		}
+		if hm.skip {
+			d.skippedAllowed++
+			// Later records of this host need not wait in the pipeline.
+			d.skips[d.skipNext] = j8Skip{r.hh, hm.name}
+			d.skipNext = (d.skipNext + 1) % len(d.skips)
+			return
+		}
+		if d.pairs.len() >= detect.MaxGroups {
 			d.droppedPairs++
 			return
 		}
-		p = &j8Pair{first: ev.Time, last: ev.Time}
-		dm.clients[strings.Clone(client)] = p
-		d.pairs++
-	} else if ev.Time.Before(p.last) {
+		p = d.pairs.add(h, client, host)
+		p.days = p.day0[:0:len(p.day0)]
+		p.keep.first = p.first0[:0:len(p.first0)]
+		p.last = t
+	} else if t.Before(p.last) {
 		d.outOfOrder++
-		if ev.Time.Before(p.first) {
-			p.first = ev.Time
-		}
 	} else {
-		if dt := ev.Time.Sub(p.last); dt < j8MinInterval {
+		if dt := t.Sub(p.last); dt < j8MinInterval {
 			d.short++
 		} else {
 			p.interval(dt.Seconds())
 		}
-		p.last = ev.Time
+		p.last = t
 	}
 	d.observed++
-	newDay := p.addDay(d.dc.of(ev.Time, d.m.Location))
-	p.keep.note(ev, newDay, j8KeepDays)
+	newDay := p.addDay(d.dc.of(t, d.m.Location))
+	p.keep.note(r.rec, newDay, j8KeepDays)
 }
 
 // addDay counts one access on day and reports whether it is the pair's first
@@ -330,34 +419,31 @@ func (d *j8) run(days []j8Day) int {
 }
 
 func (d *j8) Flush(ctx context.Context, emit func(*alert.Alert)) {
+	d.drain()
 	d.work = map[int32]bool{}
 	minDays := d.m.PeriodicMinDays
-	for _, host := range detect.SortedKeys(d.doms) {
-		if ctx.Err() != nil {
+	// Cheap reject before sorting: too few days and too few intervals.
+	cand := d.pairs.sorted(true, func(p *j8Pair) bool { return len(p.days) >= minDays || p.n >= j8BeaconIntvl })
+	var lastHost string
+	for i, pr := range cand {
+		if (i == 0 || pr.host != lastHost) && ctx.Err() != nil {
 			return
 		}
-		dm := d.doms[host]
-		if dm.skip {
+		lastHost = pr.host
+		p := &pr.v
+		run := d.run(p.days)
+		score, period, scored := p.score()
+		daysOK := run >= minDays
+		beacon := scored && p.n >= j8BeaconIntvl && score >= j8BeaconScore
+		if !daysOK && !beacon {
 			continue
 		}
-		for _, client := range detect.SortedKeys(dm.clients) {
-			p := dm.clients[client]
-			if len(p.days) < minDays && p.n < j8BeaconIntvl {
-				continue // cheap reject: too few days and too few intervals
-			}
-			run := d.run(p.days)
-			score, period, scored := p.score()
-			daysOK := run >= minDays
-			beacon := scored && p.n >= j8BeaconIntvl && score >= j8BeaconScore
-			if !daysOK && !beacon {
-				continue
-			}
-			sev := alert.Medium
-			if daysOK && scored && p.n >= j8HighIntvl && score >= j8HighScore {
-				sev = alert.High
-			}
-			emit(d.alert(client, host, p, run, score, period, scored, daysOK, sev))
+		sev := alert.Medium
+		if daysOK && scored && p.n >= j8HighIntvl && score >= j8HighScore {
+			sev = alert.High
 		}
+		// Clone: the pair's strings live in the detector's arena.
+		emit(d.alert(strings.Clone(pr.client), strings.Clone(pr.host), p, run, score, period, scored, daysOK, sev))
 	}
 }
 
@@ -461,6 +547,7 @@ func j8Counts(days []j8Day) string {
 }
 
 func (d *j8) Notes() []detect.Note {
+	d.drain()
 	var out []detect.Note
 	if d.m.AllowDomains.Len() == 0 {
 		out = append(out, detect.Note{Rule: "J8", Level: detect.Degraded,

@@ -87,6 +87,7 @@ type j9 struct {
 	info *detect.Info
 	hc   wpHoursCache
 	dc   wpDayCache
+	src  wpSrcs
 
 	doms  map[string]*j9Dom
 	pairs int
@@ -161,7 +162,7 @@ func (d *j9) Observe(ev *event.Event) {
 	if holiday {
 		p.holiday++
 	}
-	p.keep.add(ev, j9Keep)
+	p.keep.add(d.src.rec(ev), j9Keep)
 	p.addDay(d.dc.of(ev.Time, d.m.Location))
 }
 
