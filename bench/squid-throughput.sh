@@ -21,7 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 go build -o "$OUT/kizuki" ./cmd/kizuki
-LOG="$OUT/squid-$N.log"
+LOG="$OUT/squid-$N-v2.log"
 if [ ! -s "$LOG" ]; then
   go run ./bench/squidgen -n "$N" -datasets "$DATASETS" -out "$LOG"
 fi
@@ -33,7 +33,9 @@ cat "$LOG" > /dev/null   # warm the page cache
 measure() {
   best=""; rss=0
   for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > /dev/null
+    # Output goes to a file, not /dev/null: GNU grep stops at the first
+    # match when it sees its output is /dev/null.
+    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/stdout.txt" 2> "$OUT/stderr.txt"
     read -r sec kib < "$OUT/time.txt"
     if [ -z "$best" ] || awk "BEGIN{exit !($sec < $best)}"; then best=$sec; rss=$kib; fi
   done

@@ -55,8 +55,28 @@ func main() {
 	// 19:00 the clock jumps to 08:00 of the next weekday, as a proxy's load
 	// mostly follows working hours.
 	t := 1422831600.0
+	// The mix of a working office proxy: mostly HTTPS tunnels and page
+	// loads, a few POSTs, and 1% of odd lines replayed from the samples
+	// (denials, CONNECT to odd ports, errors), which the analyses report.
+	benign := []string{
+		"1424221299.090    452 127.0.0.1 TCP_TUNNEL/200 5120 CONNECT apt.example.com:443 - HIER_DIRECT/203.0.113.9 -",
+		docLines[0],
+		docLines[2],
+	}
+	pick := func() string {
+		switch x := r.IntN(100); {
+		case x < 55:
+			return benign[0]
+		case x < 94:
+			return benign[1]
+		case x < 99:
+			return benign[2]
+		default:
+			return templates[r.IntN(len(templates))]
+		}
+	}
 	for i := 0; i < *n; i++ {
-		tpl := strings.Fields(templates[r.IntN(len(templates))])
+		tpl := strings.Fields(pick())
 		if len(tpl) < 10 {
 			continue
 		}
