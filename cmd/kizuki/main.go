@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -68,7 +69,7 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 
 func newAnalyze() *cobra.Command {
 	var c commonFlags
-	var config, format, since, until, lang string
+	var config, format, since, until, lang, cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] PATH...",
 		Short: "Run the JPCERT/CC analyses (J1–J13) over log files, folders, .gz/.zst or - for stdin",
@@ -95,6 +96,17 @@ with its evidence lines and what to check next. Exit status is 0 whatever was fo
 			if opt.Until, err = parseTimeFlag("--until", until, m.Location); err != nil {
 				return err
 			}
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			run, err := analyze.Run(cmd.Context(), m, args, opt)
 			if err != nil {
 				return err
@@ -117,6 +129,8 @@ with its evidence lines and what to check next. Exit status is 0 whatever was fo
 	cmd.Flags().StringVar(&since, "since", "", "ignore events before this time (RFC 3339, or YYYY-MM-DD[ HH:MM] in the config's timezone)")
 	cmd.Flags().StringVar(&until, "until", "", "ignore events at or after this time")
 	cmd.Flags().StringVar(&lang, "lang", "en", "language of the guidance in the table: en or ja")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the analysis to this file")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 
