@@ -4,8 +4,10 @@
 // The common fields (addresses, ports, user, URL, ...) live in a fixed array
 // indexed by Key so that detectors read them without a map lookup or an
 // allocation; everything else a format carries goes into Extra, in the order
-// the format wrote it. An empty string means "absent": parsers never store an
-// empty value.
+// the format wrote it. For common fields an empty string means "absent". An
+// extra may hold an empty value where the format tells "present but empty"
+// apart from "absent" (Windows EventData, which Sigma's null and '' tell apart
+// too): see SetExtraValue and LookupOK.
 package event
 
 import (
@@ -163,6 +165,18 @@ func (e *Event) SetExtra(key, value string) {
 	e.extra = append(e.extra, Field{key, value})
 }
 
+// SetExtraValue is SetExtra that also stores an empty value, for formats where
+// an empty field differs from a missing one.
+func (e *Event) SetExtraValue(key, value string) {
+	for i := range e.extra {
+		if e.extra[i].Key == key {
+			e.extra[i].Value = value
+			return
+		}
+	}
+	e.extra = append(e.extra, Field{key, value})
+}
+
 // Extra returns a format-specific field, "" when absent.
 func (e *Event) Extra(key string) string {
 	for i := range e.extra {
@@ -179,6 +193,20 @@ func (e *Event) Lookup(name string) string {
 		return e.common[k]
 	}
 	return e.Extra(name)
+}
+
+// LookupOK is Lookup that also reports whether the field is present, so a
+// stored empty extra can be told from a missing one.
+func (e *Event) LookupOK(name string) (string, bool) {
+	if k, ok := KeyByName(name); ok {
+		return e.common[k], e.common[k] != ""
+	}
+	for i := range e.extra {
+		if e.extra[i].Key == name {
+			return e.extra[i].Value, true
+		}
+	}
+	return "", false
 }
 
 // Fields calls fn for every present field, common ones first in Key order,

@@ -87,7 +87,7 @@ func TestDatasetSigmaRegression(t *testing.T) {
 		"time": "2025-11-27T07:40:10.165Z", "TimeCreated": "2025-11-27T07:40:10.165324Z", "event_id": "7",
 		"Level": "4", "Keywords": "0x8000000000000000", "EventRecordID": "571146", "Correlation": "",
 		"ProcessId": "4460", "process": `C:\Windows\System32\WerFaultSecure.exe`, "Signed": "true",
-		"ImageLoaded": `C:\Windows\System32\dbgcore.dll`, "RuleName": "", "user": "xodih",
+		"ImageLoaded": `C:\Windows\System32\dbgcore.dll`, "RuleName": "-", "user": "xodih",
 		"Provider_Name": "Microsoft-Windows-Sysmon",
 	})
 }

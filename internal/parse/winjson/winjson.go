@@ -96,6 +96,10 @@ type state struct {
 
 func (s *state) set(name, value string) { winxml.SetField(s.ev, name, value) }
 
+// setData stores an EventData value, keeping an empty one (see
+// winxml.SetDataField).
+func (s *state) setData(name, value string) { winxml.SetDataField(s.ev, name, value) }
+
 // attrs calls fn for each attribute of evtx_dump element i: the members of
 // its "#attributes" object, and members whose name starts with '@' (other
 // XML-to-JSON converters). xmlns declarations are left out.
@@ -207,7 +211,7 @@ func (s *state) eventData(i int32) {
 		case n.key == "Data":
 			unnamed = s.data(c, unnamed)
 		case t.isScalar(c) || n.kind == kArr || t.hasText(c):
-			s.set(n.key, t.text(c))
+			s.setData(n.key, t.text(c))
 		default:
 			s.flatten(n.key, c)
 		}
@@ -226,7 +230,7 @@ func (s *state) data(i int32, unnamed []string) []string {
 		}
 	case kObj:
 		if name := s.attrName(i); name != "" {
-			s.set(name, t.text(i))
+			s.setData(name, t.text(i))
 		} else if x := t.child(i, "#text"); x >= 0 && t.nodes[x].kind == kArr {
 			for c := t.nodes[x].first; c >= 0; c = t.nodes[c].next {
 				unnamed = append(unnamed, t.text(c))

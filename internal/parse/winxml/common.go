@@ -36,14 +36,26 @@ import (
 // members, each flattened to its own field) from costing quadratic time.
 const MaxFields = 1000
 
-// SetField stores a Windows field as an extra. Windows writes "-" for "no
-// value"; like the empty string it is not stored. Fields past MaxFields are
-// dropped.
+// SetField stores a Windows field as an extra. "-" (Windows' own "no value")
+// is kept as written, because Sigma rules match on it; the common fields that
+// Normalize derives treat it as absent. An empty value is not stored: System
+// elements without text (<Correlation/>, <Execution .../>) carry attributes,
+// not a value. Fields past MaxFields are dropped.
 func SetField(ev *event.Event, name, value string) {
-	if value == "" || value == "-" || name == "" || ev.NumFields() >= MaxFields {
+	if value == "" || name == "" || ev.NumFields() >= MaxFields {
 		return
 	}
 	ev.SetExtra(name, value)
+}
+
+// SetDataField stores an EventData or UserData value, keeping an empty one:
+// <Data Name="X"/> says X is present and empty, which Sigma's '' tells apart
+// from a missing X (null).
+func SetDataField(ev *event.Event, name, value string) {
+	if name == "" || ev.NumFields() >= MaxFields {
+		return
+	}
+	ev.SetExtraValue(name, value)
 }
 
 // SetTime sets ev.Time from t and stores the TimeCreated extra (ISO 8601, UTC,

@@ -235,12 +235,12 @@ func parseEvent(b []byte, ev *event.Event) error {
 				case "EventData":
 					if n == 3 && name == "Data" {
 						if dataName != "" {
-							SetField(ev, dataName, string(text))
+							SetDataField(ev, dataName, string(text))
 						} else {
 							unnamed = append(unnamed, string(text))
 						}
 					} else {
-						SetField(ev, name, string(text))
+						SetDataField(ev, name, string(text))
 					}
 				case "RenderingInfo":
 					switch {
@@ -256,7 +256,7 @@ func parseEvent(b []byte, ev *event.Event) error {
 				default:
 					// UserData's leaves, and any other section's
 					// (ProcessingErrorData, DebugData...).
-					SetField(ev, name, string(text))
+					SetDataField(ev, name, string(text))
 				}
 			}
 			stack = stack[:n-1]
