@@ -6,7 +6,7 @@
 // allocation; everything else a format carries goes into Extra, in the order
 // the format wrote it. For common fields an empty string means "absent". An
 // extra may hold an empty value where the format tells "present but empty"
-// apart from "absent" (Windows EventData, which Sigma's null and '' tell apart
+// apart from "absent" (Windows EventData, which Sigma's null and ” tell apart
 // too): see SetExtraValue and LookupOK.
 package event
 

@@ -49,7 +49,7 @@ func SetField(ev *event.Event, name, value string) {
 }
 
 // SetDataField stores an EventData or UserData value, keeping an empty one:
-// <Data Name="X"/> says X is present and empty, which Sigma's '' tells apart
+// <Data Name="X"/> says X is present and empty, which Sigma's ” tells apart
 // from a missing X (null).
 func SetDataField(ev *event.Event, name, value string) {
 	if name == "" || ev.NumFields() >= MaxFields {
