@@ -82,6 +82,8 @@ type NoteLevel string
 const (
 	Skipped  NoteLevel = "skipped"
 	Degraded NoteLevel = "degraded"
+	// Folded: findings were summarized instead of listed one by one.
+	Folded NoteLevel = "folded"
 )
 
 // Note tells the user that an analysis could not run fully, and what would

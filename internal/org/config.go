@@ -81,6 +81,10 @@ type AdminConfig struct {
 type ThresholdConfig struct {
 	UploadBytes     int64 `yaml:"upload_bytes"`
 	PeriodicMinDays int   `yaml:"periodic_min_days"`
+	// PeriodicPopularClients: a destination contacted by this many internal
+	// clients or more is popular (J8 folds its daily-only findings into one
+	// note). 0 = automatic (10, or 10% of the clients seen if more); -1 = off.
+	PeriodicPopularClients int `yaml:"periodic_popular_clients"`
 	// DNSWindowSeconds is how long before a connection a DNS query still
 	// explains it (J11). Default 600.
 	DNSWindowSeconds int `yaml:"dns_window_seconds"`

@@ -40,6 +40,7 @@ type Model struct {
 
 	UploadBytes       int64
 	PeriodicMinDays   int
+	PopularClients    int // see ThresholdConfig.PeriodicPopularClients
 	DNSWindow         time.Duration
 	AuthBurstFactor   float64
 	AuthMinCount      int
@@ -205,6 +206,7 @@ func New(cfg *Config, baseDir string) (*Model, error) {
 	if m.PeriodicMinDays <= 0 {
 		m.PeriodicMinDays = DefaultPeriodicMinDays
 	}
+	m.PopularClients = cfg.Thresholds.PeriodicPopularClients
 	m.DNSWindow = time.Duration(cfg.Thresholds.DNSWindowSeconds) * time.Second
 	if m.DNSWindow <= 0 {
 		m.DNSWindow = DefaultDNSWindow

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -78,7 +79,7 @@ func j8Info() *detect.Info {
 // allowlists.maintenance_domains, it counts accesses per local calendar day
 // and scores the regularity of the gaps between accesses (beaconing).
 func NewJ8(m *org.Model) detect.Detector {
-	return &j8{m: m, info: j8Info(), seed: maphash.MakeSeed()}
+	return &j8{m: m, info: j8Info(), seed: maphash.MakeSeed(), clients: map[string]struct{}{}}
 }
 
 type j8 struct {
@@ -100,6 +101,13 @@ type j8 struct {
 
 	work map[int32]bool // working-day cache, filled at Flush
 
+	// Distinct clients with at least one pair, for the popularity
+	// threshold; and what Flush folded as popular, for the note.
+	clients       map[string]struct{}
+	popular       []j8Popular
+	popularPairs  int
+	popularCutoff int
+
 	// The pipeline of records not processed yet (see Observe): a ring of
 	// lagN records starting at lagHead.
 	lag     [j8Lag]j8Rec
@@ -110,6 +118,12 @@ type j8 struct {
 	// are counted and dropped at once, without waiting in the pipeline.
 	skips    [4]j8Skip
 	skipNext int
+}
+
+// j8Popular is a destination whose daily-only findings were folded.
+type j8Popular struct {
+	host    string
+	clients int32
 }
 
 type j8Skip struct {
@@ -131,8 +145,9 @@ type j8Rec struct {
 
 // j8Host is what J8 knows of a destination host.
 type j8Host struct {
-	skip bool   // allowlisted or maintenance domain
-	name string // when skip
+	skip    bool   // allowlisted or maintenance domain
+	name    string // when skip
+	clients int32  // distinct internal clients (one pair each)
 }
 
 type j8Day struct {
@@ -251,6 +266,10 @@ func (d *j8) observe(r *j8Rec) {
 		if d.pairs.len() >= detect.MaxGroups {
 			d.droppedPairs++
 			return
+		}
+		hm.clients++
+		if _, ok := d.clients[client]; !ok {
+			d.clients[strings.Clone(client)] = struct{}{}
 		}
 		p = d.pairs.add(h, client, host)
 		p.days = p.day0[:0:len(p.day0)]
@@ -424,6 +443,8 @@ func (d *j8) Flush(ctx context.Context, emit func(*alert.Alert)) {
 	minDays := d.m.PeriodicMinDays
 	// Cheap reject before sorting: too few days and too few intervals.
 	cand := d.pairs.sorted(true, func(p *j8Pair) bool { return len(p.days) >= minDays || p.n >= j8BeaconIntvl })
+	cutoff := d.popularThreshold()
+	d.popularCutoff = cutoff
 	var lastHost string
 	for i, pr := range cand {
 		if (i == 0 || pr.host != lastHost) && ctx.Err() != nil {
@@ -442,9 +463,39 @@ func (d *j8) Flush(ctx context.Context, emit func(*alert.Alert)) {
 		if daysOK && scored && p.n >= j8HighIntvl && score >= j8HighScore {
 			sev = alert.High
 		}
+		// A destination that many PCs use every day is a regular site
+		// (JPCERT step ③ excludes those by a list): its daily-only,
+		// irregular findings are folded into one note. Beacon-like ones
+		// are still reported: malware on many PCs polls the same C&C.
+		if sev == alert.Medium && !beacon && cutoff > 0 {
+			if hm := d.hosts.get(maphash.String(d.seed, pr.host), "", pr.host); hm != nil && int(hm.clients) >= cutoff {
+				d.popularPairs++
+				if n := len(d.popular); n == 0 || d.popular[n-1].host != pr.host {
+					d.popular = append(d.popular, j8Popular{strings.Clone(pr.host), hm.clients})
+				}
+				continue
+			}
+		}
 		// Clone: the pair's strings live in the detector's arena.
 		emit(d.alert(strings.Clone(pr.client), strings.Clone(pr.host), p, run, score, period, scored, daysOK, sev))
 	}
+}
+
+// popularThreshold is the number of distinct clients from which a
+// destination counts as popular: the configured one, or 10 (at least 10%
+// of the clients seen); 0 when folding is off or too few clients were seen
+// for popularity to mean anything.
+func (d *j8) popularThreshold() int {
+	switch n := d.m.PopularClients; {
+	case n < 0:
+		return 0
+	case n > 0:
+		return n
+	}
+	if len(d.clients) < 20 {
+		return 0
+	}
+	return max(10, len(d.clients)/10)
 }
 
 func (d *j8) alert(client, host string, p *j8Pair, run int, score, period float64, scored, daysOK bool, sev alert.Severity) *alert.Alert {
@@ -559,9 +610,39 @@ func (d *j8) Notes() []detect.Note {
 			Message: wpItoa(d.droppedPairs+d.droppedDomains) + " records beyond the first " + strconv.Itoa(detect.MaxGroups) +
 				" (client, domain) pairs or " + strconv.Itoa(j8MaxDomains) + " domains were not analysed"})
 	}
+	if d.popularPairs > 0 {
+		sort.Slice(d.popular, func(i, j int) bool {
+			if d.popular[i].clients != d.popular[j].clients {
+				return d.popular[i].clients > d.popular[j].clients
+			}
+			return d.popular[i].host < d.popular[j].host
+		})
+		var b strings.Builder
+		for i, p := range d.popular[:min(5, len(d.popular))] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(p.host)
+			b.WriteString(" (")
+			b.WriteString(strconv.Itoa(int(p.clients)))
+			b.WriteString(" PCs)")
+		}
+		out = append(out, detect.Note{Rule: "J8", Level: detect.Folded,
+			Message: wpItoa(int64(d.popularPairs)) + " daily, irregular (client, destination) findings on " + strconv.Itoa(len(d.popular)) +
+				plural(len(d.popular), " destination", " destinations") + " used by " + strconv.Itoa(d.popularCutoff) + " or more PCs were folded as popular sites: " + b.String() +
+				"; check them and add them to allowlists.domains, or set thresholds.periodic_popular_clients: -1 to list them per PC",
+			Enable: "allowlists.domains"})
+	}
 	if d.outOfOrder > 0 && d.outOfOrder*100 > d.observed {
 		out = append(out, detect.Note{Rule: "J8", Level: detect.Degraded,
 			Message: wpItoa(d.outOfOrder) + " of " + wpItoa(d.observed) + " records arrived out of time order: their gaps were not used for interval scoring (daily counts are exact); feed the logs in time order"})
 	}
 	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

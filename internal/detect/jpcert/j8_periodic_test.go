@@ -3,6 +3,9 @@ package jpcert
 import (
 	"math"
 	"reflect"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -279,5 +282,70 @@ func TestJ8DayCache(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	if d := wpDayString(wpLocalDay(time.Date(2015, 3, 8, 4, 30, 0, 0, time.UTC), ny)); d != "2015-03-07" {
 		t.Errorf("day %s", d)
+	}
+}
+
+// A news site that 30 PCs read every day at irregular times is popular: its
+// daily findings are folded into one note naming it, while one PC's daily
+// contact with a rare site, and a beacon that several PCs send to the same
+// server, are still reported. With folding off, every PC is listed.
+func TestJ8PopularFolded(t *testing.T) {
+	build := func() []*event.Event {
+		var evs []*event.Event
+		for day := 0; day < 4; day++ {
+			base := bJST(t, "2015-02-16 09:00:00").Add(time.Duration(day) * 24 * time.Hour)
+			for c := 0; c < 30; c++ {
+				client := "192.168.10." + strconv.Itoa(c+1)
+				// Human-like: a few visits at uneven times (a small
+				// linear congruential sequence spreads them over the day).
+				x := uint32(c*7919 + day*104729 + 1)
+				for v := 0; v < 2+(c+day)%3; v++ {
+					x = x*1664525 + 1013904223
+					tm := base.Add(time.Duration(x%36000) * time.Second)
+					evs = append(evs, bProxy(tm, client, "GET", "http://news.example.jp/top"))
+				}
+			}
+			evs = append(evs, bProxy(base.Add(3*time.Hour+time.Duration(day*1234)*time.Second), "192.168.10.7", "GET", "http://rare.example.org/x"))
+			for c := 0; c < 12; c++ {
+				evs = append(evs, bProxy(base.Add(time.Duration(c)*time.Minute), "192.168.20."+strconv.Itoa(c+1), "POST", "http://c2.example.net/poll"))
+			}
+		}
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
+		return evs
+	}
+	d := NewJ8(bModel(t, nil))
+	got := bRun(d, build()...)
+	var rare, c2, news int
+	for _, a := range got {
+		switch a.Fields["domain"] {
+		case "rare.example.org":
+			rare++
+		case "c2.example.net":
+			c2++
+		case "news.example.jp":
+			news++
+		}
+	}
+	if rare != 1 || c2 != 12 || news != 0 {
+		t.Errorf("rare %d c2 %d news %d alerts, want 1, 12, 0", rare, c2, news)
+	}
+	n := bNote(t, d.Notes(), detect.Folded, "allowlists.domains")
+	if !strings.Contains(n.Message, "30 daily, irregular") || !strings.Contains(n.Message, "on 1 destination used by 10 or more PCs") ||
+		!strings.Contains(n.Message, "news.example.jp (30 PCs)") {
+		t.Errorf("note %q", n.Message)
+	}
+
+	cfg := bCfg()
+	cfg.Thresholds.PeriodicPopularClients = -1
+	d = NewJ8(bModel(t, cfg))
+	got = bRun(d, build()...)
+	news = 0
+	for _, a := range got {
+		if a.Fields["domain"] == "news.example.jp" {
+			news++
+		}
+	}
+	if news != 30 {
+		t.Errorf("folding off: %d news alerts, want 30", news)
 	}
 }
