@@ -187,7 +187,7 @@ func newParse() *cobra.Command {
 			}
 			for _, r := range reps {
 				for _, e := range r.Errors {
-					fmt.Fprintf(cmd.ErrOrStderr(), "kizuki: malformed %s:%d: %s\n", r.Path, e.Line, e.Err)
+					fmt.Fprintf(cmd.ErrOrStderr(), "kizuki: malformed %s: %s\n", e.Where(r.Path), e.Err)
 				}
 				if r.Malformed > int64(len(r.Errors)) {
 					fmt.Fprintf(cmd.ErrOrStderr(), "kizuki: %s: %d malformed lines in all\n", r.Path, r.Malformed)

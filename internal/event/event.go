@@ -95,15 +95,22 @@ type Field struct {
 // listener and peer. It is what an analyst needs to find the evidence again.
 type Origin struct {
 	File string // path as given on the command line, or "-" for stdin
-	Line int64  // 1-based line (or record) number
+	Line int64  // 1-based line number of a text record
+	// Record is the record number of a binary container's event (an EVTX
+	// EventRecordID), when the event has no line.
+	Record int64
 }
 
-// String renders the origin as file:line.
+// String renders the origin as file:line, or file#record for a record of a
+// binary container.
 func (o Origin) String() string {
-	if o.Line == 0 {
-		return o.File
+	switch {
+	case o.Line != 0:
+		return o.File + ":" + strconv.FormatInt(o.Line, 10)
+	case o.Record != 0:
+		return o.File + "#" + strconv.FormatInt(o.Record, 10)
 	}
-	return o.File + ":" + strconv.FormatInt(o.Line, 10)
+	return o.File
 }
 
 // Event is one normalized log record.
@@ -237,6 +244,14 @@ func (e *Event) NumFields() int {
 func (e *Event) Reset() {
 	extra := e.extra[:0]
 	*e = Event{}
+	e.extra = extra
+}
+
+// CopyFrom makes e a copy of src, reusing e's extra slice: for consumers
+// that keep events a reader reuses.
+func (e *Event) CopyFrom(src *Event) {
+	extra := append(e.extra[:0], src.extra...)
+	*e = *src
 	e.extra = extra
 }
 

@@ -4,6 +4,7 @@
 package parse
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -68,14 +69,63 @@ type Framer interface {
 	Split(r io.Reader, fn func(rec []byte, line int64) error) error
 }
 
+// Container is a format whose files are binary containers that the format
+// reads whole (EVTX: a file header, 64 KiB chunks, binary XML), rather than
+// a stream of text records the pipeline can cut and hand out. It reads at
+// random offsets, so it can decode parts of the file in parallel.
+type Container interface {
+	Name() string
+	Describe() string
+	// SniffFile reports whether a file whose first bytes are head is of
+	// this format (a magic number).
+	SniffFile(head []byte) bool
+	// ReadFile reads the container r of size bytes, calling fn for each
+	// event in file order (ev is reused after fn returns; fn's error stops
+	// the read and is returned) and bad for each damaged part it skipped,
+	// with where it is (e.g. "offset 0x10000").
+	ReadFile(ctx context.Context, r io.ReaderAt, size int64, name string, fn func(ev *event.Event) error, bad func(where string, err error)) error
+}
+
 // Registry is the ordered set of known formats. Order matters for sniffing:
 // more specific formats come first.
 type Registry struct {
-	parsers []Parser
+	parsers    []Parser
+	containers []Container
 }
 
 // NewRegistry returns a registry holding ps in sniffing order.
 func NewRegistry(ps ...Parser) *Registry { return &Registry{parsers: ps} }
+
+// AddContainers registers container formats; they are recognized by their
+// magic number before any text format is tried.
+func (r *Registry) AddContainers(cs ...Container) *Registry {
+	r.containers = append(r.containers, cs...)
+	return r
+}
+
+// Containers returns the container formats.
+func (r *Registry) Containers() []Container { return r.containers }
+
+// LookupContainer returns the container format named name.
+func (r *Registry) LookupContainer(name string) (Container, bool) {
+	for _, c := range r.containers {
+		if c.Name() == name {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// DetectContainer returns the container format whose magic number head
+// starts with.
+func (r *Registry) DetectContainer(head []byte) (Container, bool) {
+	for _, c := range r.containers {
+		if c.SniffFile(head) {
+			return c, true
+		}
+	}
+	return nil, false
+}
 
 // Parsers returns the formats in sniffing order.
 func (r *Registry) Parsers() []Parser { return r.parsers }
@@ -90,11 +140,14 @@ func (r *Registry) Lookup(name string) (Parser, bool) {
 	return nil, false
 }
 
-// Names lists the format names.
+// Names lists the format names, text formats then containers.
 func (r *Registry) Names() []string {
-	out := make([]string, len(r.parsers))
-	for i, p := range r.parsers {
-		out[i] = p.Name()
+	out := make([]string, 0, len(r.parsers)+len(r.containers))
+	for _, p := range r.parsers {
+		out = append(out, p.Name())
+	}
+	for _, c := range r.containers {
+		out = append(out, c.Name())
 	}
 	return out
 }

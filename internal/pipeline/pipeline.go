@@ -37,6 +37,12 @@ const (
 	// MaxErrorLocations is how many malformed-record locations are kept per
 	// file for the report.
 	MaxErrorLocations = 5
+	// MaxContainerBytes bounds a container (EVTX) that must be read into
+	// memory because it is compressed or comes from stdin.
+	MaxContainerBytes = 4 << 30
+	// containerBatch is how many container events are handed to a Batch
+	// consumer at a time.
+	containerBatch = 512
 )
 
 // Options configures a run.
@@ -55,10 +61,20 @@ type Options struct {
 	Batch func(evs []event.Event, release func())
 }
 
-// ErrorLocation is one malformed record.
+// ErrorLocation is one malformed record: its line, or for a binary
+// container where it is (e.g. "offset 0x10000, chunk 1").
 type ErrorLocation struct {
-	Line int64  `json:"line"`
+	Line int64  `json:"line,omitempty"`
+	At   string `json:"at,omitempty"`
 	Err  string `json:"error"`
+}
+
+// Where renders the location in path as file:line or "file (at)".
+func (e ErrorLocation) Where(path string) string {
+	if e.At != "" {
+		return path + " (" + e.At + ")"
+	}
+	return path + ":" + strconv.FormatInt(e.Line, 10)
 }
 
 // FileReport says what happened to one input.
@@ -93,19 +109,22 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
 	var forced parse.Parser
+	var forcedC parse.Container
 	if opt.Type != "" {
 		p, ok := opt.Registry.Lookup(opt.Type)
-		if !ok {
+		c, okC := opt.Registry.LookupContainer(opt.Type)
+		if !ok && !okC {
 			return nil, fmt.Errorf("unknown --type %q (known: %v)", opt.Type, opt.Registry.Names())
 		}
-		forced = p
+		forced, forcedC = p, c
 	}
 
 	// Pass 1: recognize every file and find its first time stamp.
 	type prepared struct {
-		f      input.File
-		rep    *FileReport
-		parser parse.Parser
+		f         input.File
+		rep       *FileReport
+		parser    parse.Parser
+		container parse.Container
 		first  time.Time
 		held   *bufio.Reader // stdin cannot be reopened: keep it
 		closer io.Closer
@@ -129,6 +148,25 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 		rep.Compression = string(r.Compression)
 		br := bufio.NewReaderSize(r, 1<<20)
 		head, _ := br.Peek(sniffBytes)
+		c := forcedC
+		if c == nil && forced == nil {
+			c, _ = opt.Registry.DetectContainer(head)
+		}
+		if c != nil {
+			rep.Format = c.Name()
+			rep.Reason = "forced by --type"
+			if forcedC == nil {
+				rep.Reason = "magic number of a " + c.Name() + " file"
+			}
+			pp := &prepared{f: f, rep: rep, container: c}
+			if f.Path == "-" {
+				pp.held, pp.closer = br, r
+			} else {
+				r.Close()
+			}
+			preps = append(preps, pp)
+			continue
+		}
 		sample := sampleLines(head, len(head) < sniffBytes)
 		p := forced
 		if p == nil {
@@ -168,6 +206,23 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 	for _, pp := range preps {
 		if err := ctx.Err(); err != nil {
 			return reports, err
+		}
+		if pp.container != nil {
+			var held io.Reader // stdin, already opened (never a typed nil)
+			if pp.held != nil {
+				held = pp.held
+			}
+			err := runContainer(ctx, pp.f, held, pp.container, opt, pp.rep, observe)
+			if pp.closer != nil {
+				pp.closer.Close()
+			}
+			if err != nil {
+				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+					return reports, err
+				}
+				pp.rep.Error = err.Error()
+			}
+			continue
 		}
 		var src io.Reader
 		var closer io.Closer

@@ -186,7 +186,7 @@ func WriteTable(w io.Writer, r *Run) error {
 			fmt.Fprintf(bw, "      %d events outside --since/--until\n", f.OutOfRange)
 		}
 		for _, e := range f.Errors {
-			fmt.Fprintf(bw, "      malformed %s:%d: %s\n", f.Path, e.Line, e.Err)
+			fmt.Fprintf(bw, "      malformed %s: %s\n", e.Where(f.Path), e.Err)
 		}
 	}
 	if malformed > 0 {
@@ -210,7 +210,7 @@ func WriteSummary(w io.Writer, r *Run) error {
 			fmt.Fprintf(w, "kizuki: %s not read: %s\n", f.Path, f.Error)
 		}
 		for _, e := range f.Errors {
-			fmt.Fprintf(w, "kizuki: malformed %s:%d: %s\n", f.Path, e.Line, e.Err)
+			fmt.Fprintf(w, "kizuki: malformed %s: %s\n", e.Where(f.Path), e.Err)
 		}
 	}
 	for _, n := range r.Notes {

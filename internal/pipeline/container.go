@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/kizuki-dev/kizuki/internal/event"
+	"github.com/kizuki-dev/kizuki/internal/input"
+	"github.com/kizuki-dev/kizuki/internal/parse"
+)
+
+// runContainer reads one binary container file (EVTX) with its format's own
+// reader and delivers its events like runFile does: to observe one by one,
+// or to opt.Batch in batches of copies (the reader reuses its event).
+//
+// A plain file is read in place at random offsets, so the format can decode
+// its parts in parallel; a compressed file or stdin is first read into
+// memory, up to MaxContainerBytes.
+func runContainer(ctx context.Context, f input.File, held io.Reader, c parse.Container, opt Options, rep *FileReport, observe func(*event.Event)) error {
+	var ra io.ReaderAt
+	var size int64
+	if held == nil && rep.Compression == string(input.Plain) {
+		fh, err := os.Open(f.Path)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		st, err := fh.Stat()
+		if err != nil {
+			return err
+		}
+		ra, size = fh, st.Size()
+	} else {
+		src := held
+		if src == nil {
+			r, err := input.Open(f, opt.Stdin)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			src = r
+		}
+		data, err := io.ReadAll(io.LimitReader(src, MaxContainerBytes+1))
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		if len(data) > MaxContainerBytes {
+			return fmt.Errorf("%s file larger than %d bytes once decompressed: decompress it to disk first", c.Name(), MaxContainerBytes)
+		}
+		ra, size = bytes.NewReader(data), int64(len(data))
+	}
+
+	pool := sync.Pool{New: func() any { b := make([]event.Event, 0, containerBatch); return &b }}
+	var batch *[]event.Event
+	flush := func() {
+		if batch == nil || len(*batch) == 0 {
+			return
+		}
+		b := batch
+		batch = nil
+		opt.Batch(*b, func() { *b = (*b)[:0]; pool.Put(b) })
+	}
+	fn := func(ev *event.Event) error {
+		rep.Records++
+		if (!opt.Since.IsZero() && ev.Time.Before(opt.Since)) || (!opt.Until.IsZero() && !ev.Time.Before(opt.Until)) {
+			rep.OutOfRange++
+			return nil
+		}
+		rep.Events++
+		if !ev.Time.IsZero() {
+			if rep.First.IsZero() || ev.Time.Before(rep.First) {
+				rep.First = ev.Time
+			}
+			if ev.Time.After(rep.Last) {
+				rep.Last = ev.Time
+			}
+		}
+		if opt.Batch == nil {
+			observe(ev)
+			return nil
+		}
+		if batch == nil {
+			batch = pool.Get().(*[]event.Event)
+		}
+		b := *batch
+		if len(b) < cap(b) {
+			b = b[:len(b)+1] // reuse the slot's extra slice
+		} else {
+			b = append(b, event.Event{})
+		}
+		b[len(b)-1].CopyFrom(ev)
+		*batch = b
+		if len(b) >= containerBatch {
+			flush()
+		}
+		return nil
+	}
+	bad := func(where string, err error) {
+		rep.Malformed++
+		if len(rep.Errors) < MaxErrorLocations {
+			rep.Errors = append(rep.Errors, ErrorLocation{At: where, Err: err.Error()})
+		}
+	}
+	err := safeRead(ctx, c, ra, size, f.Path, fn, bad)
+	if opt.Batch != nil {
+		flush()
+	}
+	return err
+}
+
+// safeRead turns a reader panic into an error: a damaged file must never
+// stop a run, even when the reader has a bug.
+func safeRead(ctx context.Context, c parse.Container, ra io.ReaderAt, size int64, name string, fn func(*event.Event) error, bad func(string, error)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s reader panicked: %v", c.Name(), r)
+		}
+	}()
+	return c.ReadFile(ctx, ra, size, name, fn, bad)
+}

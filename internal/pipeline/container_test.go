@@ -1,0 +1,172 @@
+package pipeline
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/internal/event"
+	"github.com/kizuki-dev/kizuki/internal/input"
+	"github.com/kizuki-dev/kizuki/internal/parse"
+)
+
+// boxFormat is a tiny binary container for these tests: the magic "KZBOX\0"
+// then records of [8-byte unix seconds][1-byte length][word]; a record whose
+// length byte is 0xFF is damaged and skipped. It reuses one event, as real
+// container readers do.
+type boxFormat struct{}
+
+func (boxFormat) Name() string               { return "box" }
+func (boxFormat) Describe() string           { return "test container" }
+func (boxFormat) SniffFile(head []byte) bool { return bytes.HasPrefix(head, []byte("KZBOX\x00")) }
+func (boxFormat) ReadFile(ctx context.Context, r io.ReaderAt, size int64, name string, fn func(*event.Event) error, bad func(string, error)) error {
+	data := make([]byte, size)
+	if _, err := r.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	off := 6
+	var ev event.Event
+	for rec := int64(1); off+9 <= len(data); rec++ {
+		t := int64(binary.BigEndian.Uint64(data[off:]))
+		n := int(data[off+8])
+		if n == 0xFF {
+			bad("offset "+strconv.Itoa(off), errors.New("damaged record"))
+			off += 9
+			continue
+		}
+		word := string(data[off+9 : min(off+9+n, len(data))])
+		off += 9 + n
+		ev.Reset()
+		ev.Source = "box"
+		ev.Time = time.Unix(t, 0).UTC()
+		ev.Origin = event.Origin{File: name, Record: rec}
+		ev.SetExtra("word", word)
+		ev.SetExtra("n", strconv.Itoa(int(rec)))
+		if err := fn(&ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func boxFile(words []string, damagedAt int) []byte {
+	b := []byte("KZBOX\x00")
+	for i, w := range words {
+		var ts [8]byte
+		binary.BigEndian.PutUint64(ts[:], uint64(1_600_000_000+i))
+		b = append(b, ts[:]...)
+		if i == damagedAt {
+			b = append(b, 0xFF)
+			continue
+		}
+		b = append(b, byte(len(w)))
+		b = append(b, w...)
+	}
+	return b
+}
+
+// A container file is recognized by its magic number before the text
+// formats, read in place (plain) or from memory (gzip), its events reach a
+// Batch consumer as copies that outlive the reader's reuse, damaged parts
+// are counted with their offsets, and --since drops early events.
+func TestContainerFiles(t *testing.T) {
+	dir := t.TempDir()
+	words := make([]string, 1300) // more than two batches
+	for i := range words {
+		words[i] = "w" + strconv.Itoa(i)
+	}
+	plain := filepath.Join(dir, "a.box")
+	if err := os.WriteFile(plain, boxFile(words, 700), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(boxFile(words[:10], -1))
+	zw.Close()
+	packed := filepath.Join(dir, "b.box.gz")
+	if err := os.WriteFile(packed, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := input.Expand([]string{plain, packed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := parse.NewRegistry(epochParser{}).AddContainers(boxFormat{})
+
+	var mu sync.Mutex
+	var got []event.Event
+	var releases []func()
+	reps, err := Run(context.Background(), files, Options{
+		Registry: reg,
+		Since:    time.Unix(1_600_000_005, 0),
+		Batch: func(evs []event.Event, release func()) {
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range evs {
+				got = append(got, *evs[i].Clone())
+			}
+			releases = append(releases, release)
+		},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range releases {
+		r()
+	}
+	if len(reps) != 2 {
+		t.Fatalf("%d reports", len(reps))
+	}
+	a, b := reps[0], reps[1]
+	if a.Format != "box" || !strings.Contains(a.Reason, "magic number") || a.Compression != "" {
+		t.Errorf("plain report %+v", a)
+	}
+	// 1300 records, one damaged, 5 before --since.
+	if a.Records != 1299 || a.Malformed != 1 || a.OutOfRange != 5 || a.Events != 1294 {
+		t.Errorf("plain counts %+v", a)
+	}
+	damaged := 6 + 9*700 + lenWords(words[:700]) // offset of record 701
+	if len(a.Errors) != 1 || a.Errors[0].Where(a.Path) != plain+" (offset "+strconv.Itoa(damaged)+")" {
+		t.Errorf("plain errors %+v", a.Errors)
+	}
+	if b.Format != "box" || b.Compression != "gzip" || b.Events != 5 || b.Records != 10 {
+		t.Errorf("gzip report %+v", b)
+	}
+	if len(got) != 1294+5 {
+		t.Fatalf("%d events delivered", len(got))
+	}
+	// Copies: every delivered event still holds its own record's values.
+	for _, ev := range got {
+		if ev.Origin.File == plain && ev.Extra("word") != "w"+strconv.Itoa(int(ev.Origin.Record)-1) {
+			t.Fatalf("event %s holds word %q", ev.Origin, ev.Extra("word"))
+		}
+	}
+	if s := got[0].Origin.String(); s != plain+"#6" {
+		t.Errorf("first origin %q", s)
+	}
+
+	// --type forces the container; observe mode sees every event too.
+	n := 0
+	if _, err := Run(context.Background(), files[:1], Options{Registry: reg, Type: "box"}, func(*event.Event) { n++ }); err != nil || n != 1299 {
+		t.Errorf("observe mode: %d events, %v", n, err)
+	}
+}
+
+// lenWords sums the lengths of the words.
+func lenWords(ws []string) int {
+	n := 0
+	for _, w := range ws {
+		n += len(w)
+	}
+	return n
+}
