@@ -125,9 +125,9 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 		rep       *FileReport
 		parser    parse.Parser
 		container parse.Container
-		first  time.Time
-		held   *bufio.Reader // stdin cannot be reopened: keep it
-		closer io.Closer
+		first     time.Time
+		held      *bufio.Reader // stdin cannot be reopened: keep it
+		closer    io.Closer
 	}
 	var preps []*prepared
 	var reports []*FileReport
