@@ -28,7 +28,8 @@ type File struct {
 }
 
 // Expand turns command-line paths into files: a folder yields every regular
-// file below it (sorted, hidden entries skipped), "-" yields stdin.
+// file below it and every symbolic link to one (sorted, hidden entries
+// skipped, links to folders not followed), "-" yields stdin.
 func Expand(paths []string) ([]File, error) {
 	var out []File
 	for _, p := range paths {
@@ -56,12 +57,23 @@ func Expand(paths []string) ([]File, error) {
 				}
 				return nil
 			}
-			if !d.Type().IsRegular() {
+			var info fs.FileInfo
+			switch {
+			case d.Type().IsRegular():
+				if info, err = d.Info(); err != nil {
+					return fmt.Errorf("stat %s: %w", path, err)
+				}
+			case d.Type()&fs.ModeSymlink != 0:
+				// A link to a regular file is read (log folders often
+				// link the current file); links to folders are not
+				// followed, so a loop cannot make the walk endless.
+				st, err := os.Stat(path)
+				if err != nil || !st.Mode().IsRegular() {
+					return nil
+				}
+				info = st
+			default:
 				return nil
-			}
-			info, err := d.Info()
-			if err != nil {
-				return fmt.Errorf("stat %s: %w", path, err)
 			}
 			found = append(found, File{Path: path, ModTime: info.ModTime()})
 			return nil

@@ -284,3 +284,34 @@ func TestOpenTruncated(t *testing.T) {
 	f("zstd", zs[:len(zs)/2])
 	f("zstd magic and garbage", []byte("\x28\xb5\x2f\xfdgarbage that is no frame header at all"))
 }
+
+// A link to a file is read as the file; a link to a folder (here, a loop
+// back to the root) and a dangling link are not followed.
+func TestExpandSymlinks(t *testing.T) {
+	root := tree(t, time.Unix(1_700_000_000, 0), "logs/a.log")
+	other := tree(t, time.Unix(1_700_000_000, 0), "b.log")
+	links := map[string]string{
+		"logs/b.log":    filepath.Join(other, "b.log"),
+		"logs/loop":     root,
+		"logs/dangling": filepath.Join(root, "nowhere"),
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := Expand([]string{filepath.Join(root, "logs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, strings.TrimPrefix(f.Path, root+"/"))
+		if f.ModTime.IsZero() {
+			t.Errorf("%s: no modification time", f.Path)
+		}
+	}
+	if strings.Join(got, " ") != "logs/a.log logs/b.log" {
+		t.Errorf("got %v", got)
+	}
+}
