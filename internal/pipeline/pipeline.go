@@ -156,7 +156,7 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 			rep.Format = c.Name()
 			rep.Reason = "forced by --type"
 			if forcedC == nil {
-				rep.Reason = "magic number of a " + c.Name() + " file"
+				rep.Reason = "the file starts with the " + c.Name() + " magic number"
 			}
 			pp := &prepared{f: f, rep: rep, container: c}
 			if f.Path == "-" {
