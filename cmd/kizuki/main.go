@@ -27,6 +27,10 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/report"
 )
 
+// errRulesFailed is returned by `rules check` when a rule does not load; it
+// exits 1, like a linter, rather than 2 (an error of the run).
+var errRulesFailed = errors.New("some rules did not load")
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
@@ -35,6 +39,9 @@ func main() {
 	defer stop()
 	root := newRoot(os.Stdin, os.Stdout, os.Stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
+		if errors.Is(err, errRulesFailed) {
+			os.Exit(1) // `rules check` found rules that do not load: already listed
+		}
 		fmt.Fprintln(os.Stderr, "kizuki:", err)
 		os.Exit(2)
 	}
@@ -51,7 +58,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyze(), newParse(), newInitConfig(), newFormats())
+	root.AddCommand(newAnalyze(), newHunt(), newRules(), newParse(), newInitConfig(), newFormats())
 	return root
 }
 
@@ -163,7 +170,7 @@ func newParse() *cobra.Command {
 			var buf []byte
 			var werr error
 			reps, err := pipeline.Run(ctx, files, pipeline.Options{
-				Registry: formats.Registry(), Type: c.typ, Location: loc, Workers: c.workers, Stdin: cmd.InOrStdin(),
+				Registry: formats.RegistryWithRaw(), Type: c.typ, Location: loc, Workers: c.workers, Stdin: cmd.InOrStdin(),
 			}, func(ev *event.Event) {
 				if werr != nil {
 					return
@@ -229,7 +236,11 @@ func newFormats() *cobra.Command {
 		Short: "List the log formats kizuki reads",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, p := range formats.Registry().Parsers() {
+			reg := formats.Registry()
+			for _, c := range reg.Containers() {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-16s %s\n", c.Name(), c.Describe())
+			}
+			for _, p := range reg.Parsers() {
 				fmt.Fprintf(cmd.OutOrStdout(), "%-16s %s\n", p.Name(), p.Describe())
 			}
 			return nil

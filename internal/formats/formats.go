@@ -16,6 +16,18 @@ import (
 
 // Registry returns a new registry of all formats.
 func Registry() *parse.Registry {
+	return registry(false)
+}
+
+// RegistryWithRaw is Registry where binary formats also render each record
+// as text into the event's raw field (EVTX records as one line of Windows
+// event XML), which costs time: for `kizuki parse`, where the raw record is
+// part of the output.
+func RegistryWithRaw() *parse.Registry {
+	return registry(true)
+}
+
+func registry(raw bool) *parse.Registry {
 	return parse.NewRegistry(
 		winxml.New(),
 		winjson.New(),
@@ -26,5 +38,5 @@ func Registry() *parse.Registry {
 		squid.NewCombined(),
 		squid.NewNative(),
 		kv.New(),
-	)
+	).AddContainers(newEVTX(raw))
 }

@@ -72,7 +72,9 @@ type Framer interface {
 // Container is a format whose files are binary containers that the format
 // reads whole (EVTX: a file header, 64 KiB chunks, binary XML), rather than
 // a stream of text records the pipeline can cut and hand out. It reads at
-// random offsets, so it can decode parts of the file in parallel.
+// random offsets, so it can decode parts of the file in parallel. A
+// registry's containers read one file at a time (they may keep state from
+// file to file); make a registry per concurrent run.
 type Container interface {
 	Name() string
 	Describe() string
@@ -162,12 +164,33 @@ type Detection struct {
 
 // UnknownFormatError says which formats were tried on a sample.
 type UnknownFormatError struct {
-	Tried   []string
-	Sampled int
+	Tried      []string // text formats, tried on the first lines
+	Containers []string // binary formats, tried by magic number
+	Sampled    int
 }
 
 func (e *UnknownFormatError) Error() string {
-	return fmt.Sprintf("unknown log format: none of %v recognized any of the first %d lines (use --type NAME to force one)", e.Tried, e.Sampled)
+	s := fmt.Sprintf("unknown log format: none of %v recognized any of the first %d lines", e.Tried, e.Sampled)
+	if len(e.Containers) > 0 {
+		s += fmt.Sprintf(", and it is not a %v file", e.Containers)
+	}
+	return s + " (use --type NAME to force one)"
+}
+
+func (r *Registry) textNames() []string {
+	out := make([]string, len(r.parsers))
+	for i, p := range r.parsers {
+		out[i] = p.Name()
+	}
+	return out
+}
+
+func (r *Registry) containerNames() []string {
+	out := make([]string, len(r.containers))
+	for i, c := range r.containers {
+		out[i] = c.Name()
+	}
+	return out
 }
 
 // Detect picks the format that recognizes the most records of sample (the
@@ -181,7 +204,7 @@ func (r *Registry) Detect(sample [][]byte) (Detection, error) {
 		}
 	}
 	if len(nonBlank) == 0 {
-		return Detection{}, &UnknownFormatError{Tried: r.Names()}
+		return Detection{}, &UnknownFormatError{Tried: r.textNames(), Containers: r.containerNames()}
 	}
 	best, bestN := Parser(nil), 0
 	for _, p := range r.parsers {
@@ -196,7 +219,7 @@ func (r *Registry) Detect(sample [][]byte) (Detection, error) {
 		}
 	}
 	if best == nil || bestN*2 < len(nonBlank) {
-		return Detection{Sampled: len(nonBlank)}, &UnknownFormatError{Tried: r.Names(), Sampled: len(nonBlank)}
+		return Detection{Sampled: len(nonBlank)}, &UnknownFormatError{Tried: r.textNames(), Containers: r.containerNames(), Sampled: len(nonBlank)}
 	}
 	return Detection{
 		Parser:  best,

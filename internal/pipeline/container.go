@@ -13,6 +13,13 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/parse"
 )
 
+// newBatchPool returns the pool of event batches runContainer hands to a
+// Batch consumer; one pool serves every file of a run, so that thousands of
+// small files reuse the same events.
+func newBatchPool() *sync.Pool {
+	return &sync.Pool{New: func() any { b := make([]event.Event, 0, containerBatch); return &b }}
+}
+
 // runContainer reads one binary container file (EVTX) with its format's own
 // reader and delivers its events like runFile does: to observe one by one,
 // or to opt.Batch in batches of copies (the reader reuses its event).
@@ -20,7 +27,7 @@ import (
 // A plain file is read in place at random offsets, so the format can decode
 // its parts in parallel; a compressed file or stdin is first read into
 // memory, up to MaxContainerBytes.
-func runContainer(ctx context.Context, f input.File, held io.Reader, c parse.Container, opt Options, rep *FileReport, observe func(*event.Event)) error {
+func runContainer(ctx context.Context, f input.File, held io.Reader, c parse.Container, opt Options, rep *FileReport, observe func(*event.Event), pool *sync.Pool) error {
 	var ra io.ReaderAt
 	var size int64
 	if held == nil && rep.Compression == string(input.Plain) {
@@ -54,7 +61,6 @@ func runContainer(ctx context.Context, f input.File, held io.Reader, c parse.Con
 		ra, size = bytes.NewReader(data), int64(len(data))
 	}
 
-	pool := sync.Pool{New: func() any { b := make([]event.Event, 0, containerBatch); return &b }}
 	var batch *[]event.Event
 	flush := func() {
 		if batch == nil || len(*batch) == 0 {

@@ -131,6 +131,7 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 	}
 	var preps []*prepared
 	var reports []*FileReport
+	sniffBuf := make([]byte, sniffBytes)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return reports, err
@@ -146,8 +147,19 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 			continue
 		}
 		rep.Compression = string(r.Compression)
-		br := bufio.NewReaderSize(r, 1<<20)
-		head, _ := br.Peek(sniffBytes)
+		// Only stdin, which cannot be reopened, needs its head kept for
+		// pass 2; files are sniffed through one reused buffer (a hunt
+		// over tens of thousands of small .evtx files must not allocate
+		// a big reader for each).
+		var br *bufio.Reader
+		var head []byte
+		if f.Path == "-" {
+			br = bufio.NewReaderSize(r, 1<<20)
+			head, _ = br.Peek(sniffBytes)
+		} else {
+			n, _ := io.ReadFull(r, sniffBuf)
+			head = sniffBuf[:n]
+		}
 		c := forcedC
 		if c == nil && forced == nil {
 			c, _ = opt.Registry.DetectContainer(head)
@@ -203,6 +215,7 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 	})
 
 	// Pass 2: parse and deliver.
+	batchPool := newBatchPool()
 	for _, pp := range preps {
 		if err := ctx.Err(); err != nil {
 			return reports, err
@@ -212,7 +225,7 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 			if pp.held != nil {
 				held = pp.held
 			}
-			err := runContainer(ctx, pp.f, held, pp.container, opt, pp.rep, observe)
+			err := runContainer(ctx, pp.f, held, pp.container, opt, pp.rep, observe, batchPool)
 			if pp.closer != nil {
 				pp.closer.Close()
 			}

@@ -85,6 +85,9 @@ func (Parser) Parse(rec []byte, ev *event.Event, pc *parse.Context) error {
 		return errors.New("winjson: no EventID")
 	}
 	winxml.Normalize(ev)
+	if s.sysChan != "" {
+		ev.Set(event.Channel, s.sysChan)
+	}
 	return nil
 }
 
@@ -92,6 +95,10 @@ type state struct {
 	t   *tree
 	ev  *event.Event
 	loc *time.Location
+	// sysChan is System/Channel: the event's own log, used for routing.
+	// A UserData leaf named Channel (event 104 names the log that was
+	// cleared) replaces the Channel field but not it.
+	sysChan string
 }
 
 func (s *state) set(name, value string) { winxml.SetField(s.ev, name, value) }
@@ -136,6 +143,9 @@ func (s *state) evtxDump(e int32) error {
 		}
 		if key != "Provider" && key != "TimeCreated" && key != "Security" {
 			s.set(key, t.text(c))
+			if key == "Channel" {
+				s.sysChan = t.text(c)
+			}
 		}
 		var err error
 		s.attrs(c, func(name string, a int32) {

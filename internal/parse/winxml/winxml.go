@@ -154,6 +154,10 @@ func parseEvent(b []byte, ev *event.Event) error {
 		keywords []string
 		haveTime bool
 		haveID   bool
+		// sysChan is System/Channel: the event's own log, used for
+		// routing. A UserData leaf named Channel (event 104 names the log
+		// that was cleared) replaces the Channel field but not it.
+		sysChan string
 	)
 	for {
 		tok, err := d.RawToken()
@@ -219,6 +223,9 @@ func parseEvent(b []byte, ev *event.Event) error {
 				SetData(ev, unnamed)
 				SetField(ev, "KeywordsText", strings.Join(keywords, ","))
 				Normalize(ev)
+				if sysChan != "" {
+					ev.Set(event.Channel, sysChan)
+				}
 				return nil
 			}
 			if leaf {
@@ -229,6 +236,9 @@ func parseEvent(b []byte, ev *event.Event) error {
 						v := string(bytes.TrimSpace(text))
 						if name == "EventID" {
 							haveID = v != ""
+						}
+						if name == "Channel" {
+							sysChan = v
 						}
 						SetField(ev, name, v)
 					}

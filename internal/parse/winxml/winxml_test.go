@@ -551,3 +551,17 @@ var systemNames = map[string]bool{
 	"Computer": true, "Provider": true, "Provider_Name": true, "Correlation": true,
 	"Execution": true, "Security": true, "KeywordsText": true,
 }
+
+// Event 104 (a log was cleared) names the cleared log in a UserData leaf
+// called Channel: the field holds it, but the event's own channel, used to
+// route it (System), stays.
+func TestUserDataChannelKeepsSystemChannel(t *testing.T) {
+	rec := `<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Eventlog' Guid='{fc65ddd8-d6ef-4962-83d5-6e5cfe9ce148}'/><EventID>104</EventID><Version>0</Version><Level>4</Level><Task>104</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords><TimeCreated SystemTime='2019-03-19T23:34:25.1234567Z'/><EventRecordID>2203</EventRecordID><Correlation/><Execution ProcessID='1000' ThreadID='3596'/><Channel>System</Channel><Computer>WS01.corp.local</Computer><Security UserID='S-1-5-21-1-2-3-1104'/></System><UserData><LogFileCleared xmlns='http://manifests.microsoft.com/win/2004/08/windows/eventlog'><SubjectUserName>jdoe</SubjectUserName><SubjectDomainName>CORP</SubjectDomainName><Channel>Windows PowerShell</Channel><BackupPath></BackupPath></LogFileCleared></UserData></Event>`
+	ev := parseOne(t, rec)
+	if ev.Get(event.Channel) != "System" || ev.Extra("Channel") != "Windows PowerShell" {
+		t.Errorf("channel %q, Channel field %q", ev.Get(event.Channel), ev.Extra("Channel"))
+	}
+	if v, ok := ev.LookupOK("BackupPath"); !ok || v != "" {
+		t.Errorf("empty UserData leaf: %q %v", v, ok)
+	}
+}

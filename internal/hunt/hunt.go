@@ -1,0 +1,366 @@
+// Package hunt runs Sigma rules over log files: the offline threat hunt of
+// `kizuki hunt`. Files of every format kizuki reads (EVTX, Windows XML and
+// JSON, syslog sources...) are parsed on all cores, every event meets the
+// rules its log source routes to, and the matches come back as a timeline,
+// with correlation rules evaluated over the time-ordered base matches.
+package hunt
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/internal/detect/sigma"
+	"github.com/kizuki-dev/kizuki/internal/event"
+	"github.com/kizuki-dev/kizuki/internal/formats"
+	"github.com/kizuki-dev/kizuki/internal/input"
+	"github.com/kizuki-dev/kizuki/internal/pipeline"
+	"github.com/kizuki-dev/kizuki/rules"
+)
+
+// Levels in increasing order, as Sigma defines them.
+var levels = []string{"informational", "low", "medium", "high", "critical"}
+
+// LevelRank returns the rank of a Sigma level (informational 0 … critical
+// 4) and whether it is one.
+func LevelRank(level string) (int, bool) {
+	for i, l := range levels {
+		if strings.EqualFold(l, level) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// Options configures a hunt.
+type Options struct {
+	// RulePaths are Sigma rule files and folders. Empty: kizuki's own rule
+	// pack (rules/), built into the binary.
+	RulePaths []string
+	// MinLevel drops matches of rules below this level ("" = all).
+	MinLevel     string
+	Placeholders map[string][]string
+	Type         string // force one input format
+	Location     *time.Location
+	Since, Until time.Time
+	Workers      int // parse and match goroutines; 0 = GOMAXPROCS
+	Stdin        io.Reader
+	// MaxMatches bounds the matches kept for the timeline (0 = 5,000,000);
+	// beyond it matches are counted per rule only.
+	MaxMatches int
+}
+
+// Match is one rule that fired on one event, or one correlation that fired
+// on a group of them.
+type Match struct {
+	Rule  *sigma.Rule
+	Event *event.Event // for a correlation, its last event
+	// Correlation is set for a correlation rule's match.
+	Correlation *sigma.CorrelationMatch
+}
+
+// RuleCount is how often one rule fired.
+type RuleCount struct {
+	Rule    *sigma.Rule
+	Matches int64
+}
+
+// Result is what a hunt found and how it went. Its matches are kept on
+// disk past a memory budget: read them in time order with Each, and Close
+// the result when done.
+type Result struct {
+	Matches     int64 // matches in the timeline (after --min-level)
+	Dropped     int64 // matches beyond MaxMatches: counted in Counts only
+	Suppressed  int64 // base matches of correlation rules with generate: false
+	Counts      []RuleCount
+	ByLevel     map[string]int64 // timeline matches per level
+	Files       []*pipeline.FileReport
+	Rules       *sigma.Ruleset
+	LoadErrors  []*sigma.LoadError
+	Events      int64
+	Elapsed     time.Duration
+	RuleSources []string // where the rules came from
+
+	rules  []*sigma.Rule // index of matchKey.rule
+	stores []*store
+	keys   []matchKey
+	corr   []*Match // correlation matches, in time order
+}
+
+// Each calls fn for every match of the timeline in time order. The Match
+// and its Event are reused between calls.
+func (r *Result) Each(fn func(*Match) error) error {
+	var ev event.Event
+	var buf []byte
+	m := &Match{Event: &ev}
+	ci := 0
+	for i := range r.keys {
+		k := &r.keys[i]
+		for ci < len(r.corr) && r.corr[ci].Event.Time.UnixNano() < k.t {
+			if err := fn(r.corr[ci]); err != nil {
+				return err
+			}
+			ci++
+		}
+		if err := r.stores[k.store].read(k, &ev, &buf); err != nil {
+			return err
+		}
+		m.Rule = r.rules[k.rule]
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	for ; ci < len(r.corr); ci++ {
+		if err := fn(r.corr[ci]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases the spilled matches.
+func (r *Result) Close() {
+	for _, s := range r.stores {
+		s.close()
+	}
+}
+
+// LoadRules loads the rules of opt: the files and folders given, or the
+// built-in pack.
+func LoadRules(opt Options) (*sigma.Ruleset, []*sigma.LoadError, []string, error) {
+	so := sigma.Options{Placeholders: opt.Placeholders}
+	if len(opt.RulePaths) == 0 {
+		rs, errs := sigma.LoadFS(rules.FS(), so)
+		return rs, errs, []string{"built-in kizuki rule pack"}, nil
+	}
+	rs, errs := sigma.LoadPaths(opt.RulePaths, so)
+	if rs == nil || len(rs.Rules()) == 0 {
+		if len(errs) > 0 {
+			return nil, errs, opt.RulePaths, fmt.Errorf("no rule loaded from %s (%d failed; first: %v)", strings.Join(opt.RulePaths, ", "), len(errs), errs[0])
+		}
+		return nil, errs, opt.RulePaths, fmt.Errorf("no Sigma rule found in %s", strings.Join(opt.RulePaths, ", "))
+	}
+	return rs, errs, opt.RulePaths, nil
+}
+
+// memPerStore is how many bytes of encoded matches each matcher goroutine
+// keeps in memory before it writes them to a temporary file.
+const memPerStore = 64 << 20
+
+// Run hunts paths with the rules of opt.
+func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
+	start := time.Now()
+	rs, loadErrs, sources, err := LoadRules(opt)
+	if err != nil {
+		return nil, err
+	}
+	minRank := 0
+	if opt.MinLevel != "" {
+		r, ok := LevelRank(opt.MinLevel)
+		if !ok {
+			return nil, fmt.Errorf("unknown level %q (want one of %s)", opt.MinLevel, strings.Join(levels, ", "))
+		}
+		minRank = r
+	}
+	files, err := input.Expand(paths)
+	if err != nil {
+		return nil, err
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	maxMatches := opt.MaxMatches
+	if maxMatches <= 0 {
+		maxMatches = 5_000_000
+	}
+
+	// What to do with each rule's matches: keep for the timeline (at or
+	// above --min-level, and not a correlation-only rule), keep as input
+	// of the correlations, or only count.
+	all := rs.Rules()
+	index := make(map[*sigma.Rule]int32, len(all))
+	timeline := make([]bool, len(all))
+	for i, r := range all {
+		index[r] = int32(i)
+		rank, _ := LevelRank(r.Level)
+		timeline[i] = rank >= minRank && !suppressed(rs, r)
+	}
+
+	// Matching runs on its own goroutines, one Matcher and one store
+	// each, fed with the parsed batches in any order; the timeline is
+	// sorted at the end.
+	type batch struct {
+		evs     []event.Event
+		release func()
+	}
+	work := make(chan batch, workers*2)
+	var kept atomic.Int64
+	var events atomic.Int64
+	cols := make([]*collector, workers)
+	res := &Result{Rules: rs, LoadErrors: loadErrs, RuleSources: sources, rules: all, ByLevel: map[string]int64{}}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		c := &collector{counts: make([]int64, len(all)), store: newStore(w, memPerStore, "")}
+		cols[w] = c
+		res.stores = append(res.stores, c.store)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := rs.NewMatcher()
+			for b := range work {
+				for i := range b.evs {
+					ev := &b.evs[i]
+					m.Match(ev, func(r *sigma.Rule) {
+						ri := index[r]
+						c.counts[ri]++
+						if r.Correlated {
+							c.based = append(c.based, &Match{Rule: r, Event: ev.Clone()})
+						}
+						if !timeline[ri] || c.err != nil {
+							return
+						}
+						if kept.Add(1) > int64(maxMatches) {
+							c.dropped++
+							return
+						}
+						c.err = c.store.add(ri, ev)
+					})
+				}
+				events.Add(int64(len(b.evs)))
+				b.release()
+			}
+		}()
+	}
+	reps, err := pipeline.Run(ctx, files, pipeline.Options{
+		Registry: formats.Registry(),
+		Type:     opt.Type,
+		Location: opt.Location,
+		Since:    opt.Since,
+		Until:    opt.Until,
+		Workers:  workers,
+		Stdin:    opt.Stdin,
+		Batch: func(evs []event.Event, release func()) {
+			work <- batch{evs, release}
+		},
+	}, nil)
+	close(work)
+	wg.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	for _, c := range cols {
+		if err == nil {
+			err = c.err
+		}
+	}
+	if err != nil {
+		res.Close()
+		return nil, err
+	}
+	res.Files, res.Events = reps, events.Load()
+
+	counts := make([]int64, len(all))
+	var based []*Match
+	for _, c := range cols {
+		based = append(based, c.based...)
+		res.Dropped += c.dropped
+		for i, n := range c.counts {
+			counts[i] += n
+		}
+		res.keys = append(res.keys, c.store.keys...)
+	}
+	sortKeys(res.keys, func(a, b int32) bool {
+		if all[a].Title != all[b].Title {
+			return all[a].Title < all[b].Title
+		}
+		return a < b
+	})
+	for _, k := range res.keys {
+		res.ByLevel[all[k.rule].Level]++
+	}
+	res.Matches = int64(len(res.keys))
+	for i, r := range all {
+		if !timeline[i] && counts[i] > 0 && r.Correlated {
+			res.Suppressed += counts[i]
+		}
+	}
+
+	// Correlations see the base matches in time order.
+	sortMatches(based)
+	corrCounts := map[*sigma.Rule]int64{}
+	for _, m := range correlate(rs, based) {
+		corrCounts[m.Rule]++
+		if rank, _ := LevelRank(m.Rule.Level); rank < minRank {
+			continue
+		}
+		res.corr = append(res.corr, m)
+		res.ByLevel[m.Rule.Level]++
+		res.Matches++
+	}
+	sortMatches(res.corr)
+
+	for i, n := range counts {
+		if rank, _ := LevelRank(all[i].Level); n > 0 && rank >= minRank {
+			res.Counts = append(res.Counts, RuleCount{all[i], n})
+		}
+	}
+	for r, n := range corrCounts {
+		if rank, _ := LevelRank(r.Level); rank >= minRank {
+			res.Counts = append(res.Counts, RuleCount{r, n})
+		}
+	}
+	sort.Slice(res.Counts, func(i, j int) bool {
+		a, b := res.Counts[i], res.Counts[j]
+		ra, _ := LevelRank(a.Rule.Level)
+		rb, _ := LevelRank(b.Rule.Level)
+		if ra != rb {
+			return ra > rb
+		}
+		if a.Matches != b.Matches {
+			return a.Matches > b.Matches
+		}
+		return a.Rule.Title < b.Rule.Title
+	})
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// collector is one matcher goroutine's findings.
+type collector struct {
+	store   *store
+	counts  []int64  // per rule index
+	based   []*Match // matches of rules that correlations use
+	dropped int64
+	err     error
+}
+
+// sortMatches orders in-memory matches by time, then origin, then rule, so
+// that the output does not depend on scheduling.
+func sortMatches(ms []*Match) {
+	sort.SliceStable(ms, func(i, j int) bool {
+		a, b := ms[i], ms[j]
+		if !a.Event.Time.Equal(b.Event.Time) {
+			return a.Event.Time.Before(b.Event.Time)
+		}
+		if a.Event.Origin != b.Event.Origin {
+			if a.Event.Origin.File != b.Event.Origin.File {
+				return a.Event.Origin.File < b.Event.Origin.File
+			}
+			if a.Event.Origin.Line != b.Event.Origin.Line {
+				return a.Event.Origin.Line < b.Event.Origin.Line
+			}
+			return a.Event.Origin.Record < b.Event.Origin.Record
+		}
+		if a.Rule.Title != b.Rule.Title {
+			return a.Rule.Title < b.Rule.Title
+		}
+		return a.Rule.ID < b.Rule.ID
+	})
+}

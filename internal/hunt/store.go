@@ -1,0 +1,215 @@
+package hunt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/internal/event"
+)
+
+// store keeps the matches of one matcher goroutine for the timeline, in
+// bounded memory: each match is encoded at once into a compact record (the
+// event's time, host, source, origin and fields, and the rule's index), and
+// the records past memLimit bytes go to a temporary file. Only a small key
+// per match stays in memory for sorting; the timeline is decoded back one
+// match at a time when it is written.
+type store struct {
+	id       int
+	keys     []matchKey
+	mem      []byte
+	memLimit int
+	file     *os.File
+	fileOff  int64
+	tmpDir   string
+}
+
+// matchKey orders and locates one stored match.
+type matchKey struct {
+	t     int64  // event time, Unix ns
+	pos   int64  // origin line or record
+	file  string // origin file (shared with the event)
+	rule  int32  // index into the hunt's rule list
+	store int32
+	off   int64 // offset of the record: in mem when < 0 is false and spilled is false
+	n     int32
+	disk  bool
+}
+
+func newStore(id, memLimit int, tmpDir string) *store {
+	return &store{id: id, memLimit: memLimit, tmpDir: tmpDir}
+}
+
+// add encodes ev as rule's match.
+func (s *store) add(rule int32, ev *event.Event) error {
+	start := len(s.mem)
+	b := s.mem
+	b = binary.AppendVarint(b, ev.Time.UnixNano())
+	b = appendStr(b, ev.Host)
+	b = appendStr(b, ev.Source)
+	b = appendStr(b, ev.Origin.File)
+	b = binary.AppendVarint(b, ev.Origin.Line)
+	b = binary.AppendVarint(b, ev.Origin.Record)
+	b = binary.AppendUvarint(b, uint64(ev.NumFields()))
+	ev.Fields(func(k, v string) {
+		b = appendStr(b, k)
+		b = appendStr(b, v)
+	})
+	s.mem = b
+	pos := ev.Origin.Line
+	if pos == 0 {
+		pos = ev.Origin.Record
+	}
+	s.keys = append(s.keys, matchKey{t: ev.Time.UnixNano(), pos: pos, file: ev.Origin.File, rule: rule,
+		store: int32(s.id), off: int64(start), n: int32(len(s.mem) - start)})
+	if len(s.mem) >= s.memLimit {
+		return s.spill()
+	}
+	return nil
+}
+
+// spill writes the in-memory records to the temporary file.
+func (s *store) spill() error {
+	if len(s.mem) == 0 {
+		return nil
+	}
+	if s.file == nil {
+		f, err := os.CreateTemp(s.tmpDir, "kizuki-hunt-*.tmp")
+		if err != nil {
+			return fmt.Errorf("spill matches to disk: %w", err)
+		}
+		// Unlinked at once: the space is returned however the run ends.
+		os.Remove(f.Name())
+		s.file = f
+	}
+	if _, err := s.file.Write(s.mem); err != nil {
+		return fmt.Errorf("spill matches to disk: %w", err)
+	}
+	for i := len(s.keys) - 1; i >= 0 && !s.keys[i].disk; i-- {
+		s.keys[i].off += s.fileOff
+		s.keys[i].disk = true
+	}
+	s.fileOff += int64(len(s.mem))
+	s.mem = s.mem[:0]
+	return nil
+}
+
+// read decodes the match of k into ev (reset first).
+func (s *store) read(k *matchKey, ev *event.Event, buf *[]byte) error {
+	var rec []byte
+	if k.disk {
+		if cap(*buf) < int(k.n) {
+			*buf = make([]byte, k.n)
+		}
+		rec = (*buf)[:k.n]
+		if _, err := s.file.ReadAt(rec, k.off); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read spilled match: %w", err)
+		}
+	} else {
+		rec = s.mem[k.off : k.off+int64(k.n)]
+	}
+	return decodeMatch(rec, ev)
+}
+
+func (s *store) close() {
+	if s.file != nil {
+		s.file.Close()
+		s.file = nil
+	}
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errCorrupt = errors.New("corrupt match record")
+
+func decodeMatch(rec []byte, ev *event.Event) error {
+	ev.Reset()
+	d := decoder{b: rec}
+	t := d.varint()
+	ev.Time = time.Unix(0, t).UTC()
+	ev.Host = d.str()
+	ev.Source = d.str()
+	ev.Origin.File = d.str()
+	ev.Origin.Line = d.varint()
+	ev.Origin.Record = d.varint()
+	n := d.uvarint()
+	if n > math.MaxInt32 {
+		return errCorrupt
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		k, v := d.str(), d.str()
+		if key, ok := event.KeyByName(k); ok {
+			ev.Set(key, v)
+		} else {
+			ev.SetExtraValue(k, v)
+		}
+	}
+	return d.err
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+// sortKeys orders the timeline: time, then origin, then rule order.
+func sortKeys(keys []matchKey, ruleLess func(a, b int32) bool) {
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := &keys[i], &keys[j]
+		if a.t != b.t {
+			return a.t < b.t
+		}
+		if a.file != b.file {
+			return a.file < b.file
+		}
+		if a.pos != b.pos {
+			return a.pos < b.pos
+		}
+		if a.rule != b.rule {
+			return ruleLess(a.rule, b.rule)
+		}
+		if a.store != b.store {
+			return a.store < b.store
+		}
+		return a.off < b.off
+	})
+}

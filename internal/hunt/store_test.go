@@ -1,0 +1,63 @@
+package hunt
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/internal/event"
+)
+
+// Matches survive the trip through a store whatever their size, in memory
+// and after a spill to disk: time, host, source, origin, common and extra
+// fields (an empty extra stays present), in the timeline order.
+func TestStoreSpill(t *testing.T) {
+	s := newStore(0, 4096, t.TempDir()) // a small budget: most records spill
+	defer s.close()
+	base := time.Date(2024, 5, 1, 10, 0, 0, 123_000_000, time.UTC)
+	const n = 500
+	for i := 0; i < n; i++ {
+		var ev event.Event
+		ev.Time = base.Add(time.Duration(n-i) * time.Second) // reverse order
+		ev.Host = "WS" + strconv.Itoa(i%7)
+		ev.Source = "evtx"
+		ev.Origin = event.Origin{File: "a.evtx", Record: int64(i + 1)}
+		ev.Set(event.User, "user"+strconv.Itoa(i))
+		ev.SetExtra("CommandLine", "cmd.exe /c echo "+strconv.Itoa(i))
+		ev.SetExtraValue("Empty", "")
+		if err := s.add(int32(i%3), &ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.file == nil {
+		t.Fatal("nothing spilled with a 4 KiB budget")
+	}
+	keys := append([]matchKey(nil), s.keys...)
+	sortKeys(keys, func(a, b int32) bool { return a < b })
+	var ev event.Event
+	var buf []byte
+	for j := range keys {
+		if err := s.read(&keys[j], &ev, &buf); err != nil {
+			t.Fatal(err)
+		}
+		i := n - 1 - j // the earliest event was added last
+		if !ev.Time.Equal(base.Add(time.Duration(n-i)*time.Second)) || ev.Host != "WS"+strconv.Itoa(i%7) || ev.Source != "evtx" ||
+			ev.Origin.String() != "a.evtx#"+strconv.Itoa(i+1) || ev.Get(event.User) != "user"+strconv.Itoa(i) ||
+			ev.Extra("CommandLine") != "cmd.exe /c echo "+strconv.Itoa(i) || keys[j].rule != int32(i%3) {
+			t.Fatalf("match %d decoded as %+v", j, ev)
+		}
+		if v, ok := ev.LookupOK("Empty"); !ok || v != "" {
+			t.Fatalf("empty field lost: %q %v", v, ok)
+		}
+	}
+}
+
+// A damaged record is an error, never a panic.
+func TestDecodeCorrupt(t *testing.T) {
+	var ev event.Event
+	for _, rec := range [][]byte{nil, {0x80}, {2, 0xff, 0xff, 0xff, 0xff, 0x0f}, {2, 1, 'a', 1, 'b', 1, 'c', 0, 0, 5, 1}} {
+		if err := decodeMatch(rec, &ev); err == nil {
+			t.Errorf("%x decoded without error", rec)
+		}
+	}
+}
