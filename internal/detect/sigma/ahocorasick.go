@@ -1,0 +1,377 @@
+package sigma
+
+import (
+	"slices"
+)
+
+// The prefilter's scanners find, in one pass over a field value, which of a
+// field's literals occur in it, whatever their number:
+//
+//   - literals that may occur anywhere (contains, parts of wildcard
+//     patterns, regular expressions, keywords) go into an Aho-Corasick
+//     automaton compiled to a DFA: one table lookup per byte of the value;
+//   - literals anchored at the start (startswith, and equality, which the
+//     prefilter treats as startswith) go into a trie walked from the
+//     value's first byte, and those anchored at the end (endswith) into a
+//     trie of reversed literals walked from the last byte: a few steps
+//     however long the value. Most Image / TargetFilename / ParentImage
+//     literals are endswith: their fields are never scanned in full.
+//
+// Bytes are mapped to classes: each ASCII byte of the literals has its own,
+// shared by its upper-case form (literals are lower-case, values are
+// scanned as they are); all non-ASCII bytes share one; every other byte is
+// class 0. Sharing a class makes a scanner report a superset of the true
+// matches (an emoji literal is found wherever any four non-ASCII bytes are),
+// which a prefilter may do: the rule is evaluated in full afterwards. Rows
+// are uint16 when the states fit, halving the tables. A state's outputs are
+// the payloads of the literals ending there (through failure links too,
+// merged at build time).
+
+// litKind says where a prefilter literal must occur in its field value.
+type litKind uint8
+
+const (
+	litContains litKind = iota // anywhere
+	litPrefix                  // at the start
+	litSuffix                  // at the end
+)
+
+// maxScanLiteral caps the bytes of a literal put into a scanner: any
+// substring of a necessary literal is necessary too; contains and endswith
+// literals keep their last bytes (the selective end of a path or command
+// fragment), startswith literals their first. It bounds the tables' size.
+const maxScanLiteral = 12
+
+// trimLiteral returns the part of a literal of kind k put into a scanner.
+func trimLiteral(s string, k litKind) string {
+	if len(s) <= maxScanLiteral {
+		return s
+	}
+	if k == litPrefix {
+		return s[:maxScanLiteral]
+	}
+	return s[len(s)-maxScanLiteral:]
+}
+
+type scanner struct {
+	kind     litKind
+	class    [256]uint16
+	nclass   int32
+	trans    []int32  // state*nclass + class → next state (large tables)
+	trans16  []uint16 // the same when there are fewer than 65536 states
+	outStart []int32  // outputs of state s: outs[outStart[s]:outStart[s+1]]
+	outs     []int32
+	firstOut int32 // states are numbered so that exactly those >= firstOut have outputs
+	depth    int   // longest literal (anchored walks stop there)
+}
+
+// buildScanner builds the scanner of kind k for lits (lower-case,
+// non-empty, already trimmed); payload[i] is what a match of lits[i]
+// reports. An exact scanner gives every byte its own class (and folds no
+// case: it scans lower-cased text); it reports true matches only.
+func buildScanner(k litKind, lits []string, payload [][]int32, exact bool) *scanner {
+	a := &scanner{kind: k}
+	next := uint16(1)
+	high := uint16(0)
+	for _, p := range lits {
+		a.depth = max(a.depth, len(p))
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			switch {
+			case a.class[c] != 0:
+			case exact:
+				a.class[c] = next
+				next++
+			case c < 0x80:
+				a.class[c] = next
+				if 'a' <= c && c <= 'z' {
+					a.class[c-'a'+'A'] = next
+				}
+				next++
+			default:
+				if high == 0 {
+					high = next
+					next++
+				}
+				for b := 0x80; b < 0x100; b++ {
+					a.class[b] = high
+				}
+			}
+		}
+	}
+	a.nclass = int32(next)
+	nc := int(a.nclass)
+	trans := make([]int32, nc) // root row; -1 = no child
+	for i := range trans {
+		trans[i] = -1
+	}
+	own := [][]int32{nil}
+	for pi, p := range lits {
+		s := int32(0)
+		for i := 0; i < len(p); i++ {
+			j := i
+			if k == litSuffix {
+				j = len(p) - 1 - i // the suffix trie holds reversed literals
+			}
+			c := int(a.class[p[j]])
+			t := trans[int(s)*nc+c]
+			if t < 0 {
+				t = int32(len(own))
+				for x := 0; x < nc; x++ {
+					trans = append(trans, -1)
+				}
+				trans[int(s)*nc+c] = t
+				own = append(own, nil)
+			}
+			s = t
+		}
+		own[s] = append(own[s], payload[pi]...)
+	}
+	n := len(own)
+	outs := make([][]int32, n)
+	if k == litContains {
+		a.linkFailures(trans, own, outs)
+	} else {
+		for s := range own {
+			outs[s] = dedup(own[s])
+		}
+		for i, t := range trans {
+			if t < 0 {
+				trans[i] = 0 // no child: the walk stops (the root is never a child)
+			}
+		}
+	}
+	a.finish(trans, outs)
+	return a
+}
+
+// linkFailures turns the trie into the Aho-Corasick DFA: every missing
+// transition goes where the longest proper suffix of the state's text would
+// go, and each state's outputs include those of its failure state.
+func (a *scanner) linkFailures(trans []int32, own, outs [][]int32) {
+	nc := int(a.nclass)
+	fail := make([]int32, len(own))
+	outs[0] = dedup(own[0])
+	queue := make([]int32, 0, len(own))
+	for c := 0; c < nc; c++ {
+		if t := trans[c]; t < 0 {
+			trans[c] = 0
+		} else {
+			queue = append(queue, t)
+		}
+	}
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		outs[u] = dedup(append(append([]int32(nil), own[u]...), outs[fail[u]]...))
+		for c := 0; c < nc; c++ {
+			t := trans[int(u)*nc+c]
+			if t < 0 {
+				trans[int(u)*nc+c] = trans[int(fail[u])*nc+c]
+				continue
+			}
+			fail[t] = trans[int(fail[u])*nc+c]
+			queue = append(queue, t)
+		}
+	}
+}
+
+// finish renumbers the states so that those with outputs come last (the
+// scan loop then tests "has output" with one comparison) and lays out the
+// tables. The root keeps number 0: it has no output (literals are
+// non-empty).
+func (a *scanner) finish(trans []int32, outs [][]int32) {
+	n, nc := len(outs), int(a.nclass)
+	newID := make([]int32, n)
+	id := int32(0)
+	for s := 0; s < n; s++ {
+		if len(outs[s]) == 0 {
+			newID[s] = id
+			id++
+		}
+	}
+	a.firstOut = id
+	for s := 0; s < n; s++ {
+		if len(outs[s]) > 0 {
+			newID[s] = id
+			id++
+		}
+	}
+	a.trans = make([]int32, len(trans))
+	byNew := make([]int32, n)
+	for s := 0; s < n; s++ {
+		byNew[newID[s]] = int32(s)
+		for c := 0; c < nc; c++ {
+			a.trans[int(newID[s])*nc+c] = newID[trans[s*nc+c]]
+		}
+	}
+	a.outStart = make([]int32, n+1)
+	for ns := 0; ns < n; ns++ {
+		o := outs[byNew[ns]]
+		a.outStart[ns+1] = a.outStart[ns] + int32(len(o))
+		a.outs = append(a.outs, o...)
+	}
+	if n < 1<<16 {
+		a.trans16 = make([]uint16, len(a.trans))
+		for i, t := range a.trans {
+			a.trans16[i] = uint16(t)
+		}
+		a.trans = nil
+	}
+}
+
+func dedup(s []int32) []int32 {
+	if len(s) < 2 {
+		return s
+	}
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// scan appends to dst the payloads of the literals found in text (with
+// repeats). text is scanned as it is, in any case.
+func (a *scanner) scan(text string, dst []int32) []int32 {
+	switch a.kind {
+	case litPrefix:
+		return a.walk(text, false, dst)
+	case litSuffix:
+		return a.walk(text, true, dst)
+	}
+	if t := a.trans16; t != nil {
+		return scan16(t, &a.class, int(a.nclass), int(a.firstOut), a.depth, a.outStart, a.outs, text, dst)
+	}
+	k := a.nclass
+	first := a.firstOut
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		s = a.trans[s*k+int32(a.class[text[i]])]
+		if s >= first {
+			dst = append(dst, a.outs[a.outStart[s]:a.outStart[s+1]]...)
+		}
+	}
+	return dst
+}
+
+// scan16 is the DFA loop over a uint16 table: the prefilter's hottest
+// code. Each step is one table load that depends on the previous one, so a
+// long text is cut into four parts scanned in the same loop: four
+// independent chains of loads run in parallel in the processor. Each part
+// but the last runs depth-1 bytes into the next, so a literal that
+// straddles a cut is still found; one that lies in an overlap is reported
+// twice, which the caller tolerates.
+func scan16(t []uint16, class *[256]uint16, k, first, depth int, outStart, outs []int32, text string, dst []int32) []int32 {
+	n := len(text)
+	s0 := 0
+	if n >= 128 {
+		q := n / 4
+		ext := depth - 1
+		p0, p1, p2, p3 := text[:q+ext], text[q:2*q+ext], text[2*q:3*q+ext], text[3*q:]
+		s1, s2, s3 := 0, 0, 0
+		steps := q + ext // p0..p2 have this length; p3 is at least q
+		steps = min(steps, len(p3))
+		for i := 0; i < steps; i++ {
+			s0 = int(t[s0*k+int(class[p0[i]])])
+			s1 = int(t[s1*k+int(class[p1[i]])])
+			s2 = int(t[s2*k+int(class[p2[i]])])
+			s3 = int(t[s3*k+int(class[p3[i]])])
+			if s0 >= first || s1 >= first || s2 >= first || s3 >= first {
+				for _, s := range [4]int{s0, s1, s2, s3} {
+					if s >= first {
+						dst = append(dst, outs[outStart[s]:outStart[s+1]]...)
+					}
+				}
+			}
+		}
+		// The parts differ in length by at most depth-1 bytes at the ends.
+		dst = scanFrom(t, class, k, first, outStart, outs, p0, steps, s0, dst)
+		dst = scanFrom(t, class, k, first, outStart, outs, p1, steps, s1, dst)
+		dst = scanFrom(t, class, k, first, outStart, outs, p2, steps, s2, dst)
+		return scanFrom(t, class, k, first, outStart, outs, p3, steps, s3, dst)
+	}
+	return scanFrom(t, class, k, first, outStart, outs, text, 0, 0, dst)
+}
+
+// scanFrom runs the DFA over text[pos:] from state s.
+func scanFrom(t []uint16, class *[256]uint16, k, first int, outStart, outs []int32, text string, pos, s int, dst []int32) []int32 {
+	for i := pos; i < len(text); i++ {
+		s = int(t[s*k+int(class[text[i]])])
+		if s >= first {
+			dst = append(dst, outs[outStart[s]:outStart[s+1]]...)
+		}
+	}
+	return dst
+}
+
+// walk follows an anchored trie from the start (or, reverse, from the end)
+// of text until no literal continues.
+func (a *scanner) walk(text string, reverse bool, dst []int32) []int32 {
+	k := a.nclass
+	s := int32(0)
+	n := min(len(text), a.depth)
+	for i := 0; i < n; i++ {
+		c := text[i]
+		if reverse {
+			c = text[len(text)-1-i]
+		}
+		if a.trans16 != nil {
+			s = int32(a.trans16[s*k+int32(a.class[c])])
+		} else {
+			s = a.trans[s*k+int32(a.class[c])]
+		}
+		if s == 0 {
+			break
+		}
+		if s >= a.firstOut {
+			dst = append(dst, a.outs[a.outStart[s]:a.outStart[s+1]]...)
+		}
+	}
+	return dst
+}
+
+// any reports whether text holds one of the literals (the payloads are not
+// looked at).
+func (a *scanner) any(text string) bool {
+	switch a.kind {
+	case litPrefix, litSuffix:
+		k := a.nclass
+		s := int32(0)
+		n := min(len(text), a.depth)
+		for i := 0; i < n; i++ {
+			c := text[i]
+			if a.kind == litSuffix {
+				c = text[len(text)-1-i]
+			}
+			if a.trans16 != nil {
+				s = int32(a.trans16[s*k+int32(a.class[c])])
+			} else {
+				s = a.trans[s*k+int32(a.class[c])]
+			}
+			if s == 0 {
+				return false
+			}
+			if s >= a.firstOut {
+				return true
+			}
+		}
+		return false
+	}
+	k := a.nclass
+	first := a.firstOut
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		if a.trans16 != nil {
+			s = int32(a.trans16[s*k+int32(a.class[text[i]])])
+		} else {
+			s = a.trans[s*k+int32(a.class[text[i]])]
+		}
+		if s >= first {
+			return true
+		}
+	}
+	return false
+}
+
+// size returns the scanner's memory in bytes (for statistics).
+func (a *scanner) size() int {
+	return 512 + 4*(len(a.trans)+len(a.outStart)+len(a.outs)) + 2*len(a.trans16)
+}

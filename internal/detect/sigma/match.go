@@ -1,0 +1,464 @@
+package sigma
+
+import (
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/kizuki-dev/kizuki/internal/event"
+)
+
+// Matching one event:
+//
+//  1. pick the bucket of the event: Windows events by Channel and EventID,
+//     others by event.Source; no bucket, no work;
+//  2. fill the slot table: each event field a rule refers to gets its value
+//     in the slot the compiler gave that name (no map per event; slots of
+//     the previous event are invalidated by a generation counter, not
+//     cleared);
+//  3. run each prefilter field's lower-cased value through its automaton
+//     and mark the instances whose literals occur;
+//  4. evaluate the marked instances and those without prefilter, in rule
+//     order, and report the ones whose condition holds (and no filter
+//     suppresses).
+//
+// Values are lower-cased once per event, lazily, into a buffer the Matcher
+// reuses; regular expressions run last because items are AND-ed left to
+// right and most fail on a cheaper test first.
+
+// Matcher evaluates a Ruleset on events. It holds scratch space: use one
+// Matcher per goroutine.
+type Matcher struct {
+	c     *compiled
+	gen   uint32
+	slots []slot
+	low   []byte   // lower-cased values of this event
+	mark  []uint32 // per bucket instance: gen when marked a candidate
+	cands []int32
+	hits  []int32
+	ev    *event.Event
+	kw    []kwValue // every field value of this event (keywords)
+	kwGen uint32
+	b     *bucket
+	key   []byte // scratch for a field name without spaces
+
+	// exhaustive (tests only) evaluates every instance of the bucket, each
+	// item value by value: the reference the shortcuts are checked against.
+	exhaustive bool
+}
+
+type kwValue struct{ val, low string }
+
+type slot struct {
+	gen  uint32 // == Matcher.gen: present in this event
+	lgen uint32 // == Matcher.gen: low is valid
+	val  string
+	low  string
+}
+
+// NewMatcher returns a Matcher for rs, compiling rs on first use.
+func (rs *Ruleset) NewMatcher() *Matcher {
+	c := rs.compile()
+	return &Matcher{
+		c:     c,
+		slots: make([]slot, len(c.fieldName)),
+		mark:  make([]uint32, c.maxInsts),
+	}
+}
+
+// Match calls fn for each rule that fires on ev, in rule order. fn must not
+// keep ev's values beyond the call: nothing of them is passed anyway.
+func (m *Matcher) Match(ev *event.Event, fn func(r *Rule)) {
+	b := m.c.bucketFor(ev)
+	if b == nil || len(b.insts) == 0 {
+		return
+	}
+	m.next()
+	m.ev, m.b = ev, b
+	m.fill(ev, b)
+	cands := m.candidates(b)
+	for _, idx := range cands {
+		in := b.insts[idx]
+		if m.evalInst(in) {
+			fn(in.rule)
+		}
+	}
+	m.ev, m.b = nil, nil
+}
+
+// next starts a new event: a new generation invalidates every slot and
+// mark; on wrap-around they are cleared for real.
+func (m *Matcher) next() {
+	m.gen++
+	if m.gen == 0 {
+		clear(m.slots)
+		clear(m.mark)
+		m.kwGen = 0
+		m.gen = 1
+	}
+	m.low = m.low[:0]
+}
+
+// bucketFor returns the bucket of the rules that can match ev.
+func (c *compiled) bucketFor(ev *event.Event) *bucket {
+	if !c.routes.isWindowsSource(ev.Source) {
+		return c.sources[ev.Source]
+	}
+	ch := ev.Get(event.Channel)
+	if ch == "" {
+		ch = ev.Extra("Channel")
+	}
+	ci := c.channels[ch]
+	if ci == nil {
+		ci = c.channelsLower[lowerString(ch)]
+		if ci == nil {
+			return c.winAny
+		}
+	}
+	eid := ev.Get(event.EventID)
+	if eid == "" {
+		eid = ev.Extra("EventID")
+	}
+	if b := ci.byEID[eid]; b != nil {
+		return b
+	}
+	return ci.any
+}
+
+func (m *Matcher) fill(ev *event.Event, b *bucket) {
+	names := m.c.names
+	gen := m.gen
+	ev.Fields(func(k, v string) {
+		id, ok := names.lookup(k)
+		if !ok && strings.IndexByte(k, ' ') >= 0 {
+			// Sigma names a field "as it appears in the log source" with
+			// the spaces stripped: Defender's "Source Name" is SourceName.
+			m.key = appendStripped(m.key[:0], k)
+			id, ok = names.lookup(string(m.key))
+		}
+		if ok {
+			s := &m.slots[id]
+			s.gen, s.val = gen, v
+		}
+	})
+	for _, d := range b.derived {
+		src := &m.slots[d.src]
+		if src.gen != gen {
+			continue
+		}
+		if v := d.fn(src.val); v != "" {
+			s := &m.slots[d.fid]
+			s.gen, s.val = gen, v
+		}
+	}
+}
+
+func appendStripped(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] != ' ' {
+			dst = append(dst, s[i])
+		}
+	}
+	return dst
+}
+
+// lower returns the slot's value lower-cased, computing it once per event.
+func (m *Matcher) lower(s *slot) string {
+	if s.lgen == m.gen {
+		return s.low
+	}
+	s.lgen = m.gen
+	// The buffer only grows during an event; a reallocation leaves earlier
+	// strings pointing into the old array, which stays valid and unchanged
+	// until the next event.
+	s.low = m.lowerText(s.val)
+	return s.low
+}
+
+// candidates returns the indexes of the bucket's instances to evaluate, in
+// order: those without prefilter and those whose literals occur.
+func (m *Matcher) candidates(b *bucket) []int32 {
+	if m.exhaustive {
+		cands := m.cands[:0]
+		for i := range b.insts {
+			cands = append(cands, int32(i))
+		}
+		m.cands = cands
+		return cands
+	}
+	cands := append(m.cands[:0], b.always...)
+	hits := m.hits[:0]
+	gen := m.gen
+	added := false
+	for i := range b.scans {
+		sc := &b.scans[i]
+		if sc.fid == kwFID {
+			hits = hits[:0]
+			m.eachValue(func(v string) { hits = sc.sc.scan(v, hits) })
+			if b.keywordsRaw {
+				hits = sc.sc.scan(m.ev.Raw, hits)
+			}
+		} else {
+			s := &m.slots[sc.fid]
+			if s.gen != gen {
+				continue
+			}
+			hits = sc.sc.scan(s.val, hits[:0])
+		}
+		for _, lit := range hits {
+			for _, h := range sc.post[lit] {
+				if m.mark[h] != gen {
+					m.mark[h] = gen
+					cands = append(cands, h)
+					added = true
+				}
+			}
+		}
+	}
+	if added {
+		slices.Sort(cands)
+	}
+	m.cands, m.hits = cands, hits
+	return cands
+}
+
+func (m *Matcher) evalInst(in *inst) bool {
+	for i := range in.where {
+		if !m.evalItem(in, &in.where[i]) {
+			return false
+		}
+	}
+	if !m.evalNode(in, in.sels, in.cond) {
+		return false
+	}
+	for i := range in.excl {
+		x := &in.excl[i]
+		if m.evalNode(in, x.sels, x.cond) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Matcher) evalNode(in *inst, sels []csel, n *cnode) bool {
+	switch n.op {
+	case cSel:
+		return m.evalSel(in, sels[n.sel])
+	case cAnd:
+		for _, k := range n.kids {
+			if !m.evalNode(in, sels, k) {
+				return false
+			}
+		}
+		return true
+	case cOr:
+		for _, k := range n.kids {
+			if m.evalNode(in, sels, k) {
+				return true
+			}
+		}
+		return false
+	case cNot:
+		return !m.evalNode(in, sels, n.kids[0])
+	case cAtLeast:
+		got, left := 0, len(n.kids)
+		for _, k := range n.kids {
+			left--
+			if m.evalNode(in, sels, k) {
+				got++
+				if got >= n.n {
+					return true
+				}
+			}
+			if got+left < n.n {
+				return false
+			}
+		}
+		return false
+	}
+	return false
+}
+
+func (m *Matcher) evalSel(in *inst, s csel) bool {
+	for _, alt := range s {
+		ok := true
+		for i := range alt {
+			if !m.evalItem(in, &alt[i]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Matcher) evalItem(in *inst, it *citem) bool {
+	var r bool
+	if it.fid < 0 {
+		r = m.evalKeywords(in, it)
+	} else if it.set != nil && !m.exhaustive {
+		s := &m.slots[it.fid]
+		present := s.gen == m.gen
+		r = (present && it.set.match(m.lower(s))) ||
+			(len(it.rest) > 0 && m.evalGroup(it.rest[0], s, present))
+	} else {
+		s := &m.slots[it.fid]
+		present := s.gen == m.gen
+		r = it.all
+		for gi := range it.groups {
+			g := m.evalGroup(it.groups[gi], s, present)
+			if it.all && !g {
+				r = false
+				break
+			}
+			if !it.all && g {
+				r = true
+				break
+			}
+		}
+	}
+	return r != it.negate
+}
+
+// evalGroup reports whether one of the checks of a group matches the slot.
+func (m *Matcher) evalGroup(g []check, s *slot, present bool) bool {
+	for i := range g {
+		c := &g[i]
+		switch c.kind {
+		case cNull:
+			if !present {
+				return true
+			}
+			continue
+		case cExists:
+			if present == c.want {
+				return true
+			}
+			continue
+		case cNever:
+			continue
+		}
+		if !present {
+			continue
+		}
+		switch {
+		case c.kind == cFieldRef:
+			if m.matchRef(c, s) {
+				return true
+			}
+		case (c.kind == cString && !c.pat.cased) || c.kind == cNumber:
+			if c.matchValue(s.val, m.lower(s)) {
+				return true
+			}
+		default:
+			if c.matchValue(s.val, "") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (m *Matcher) matchRef(c *check, s *slot) bool {
+	r := &m.slots[c.refFID]
+	if r.gen != m.gen {
+		return false
+	}
+	if c.cased {
+		return matchFieldRef(c.refPrefix, c.refSuffix, s.val, r.val)
+	}
+	return matchFieldRef(c.refPrefix, c.refSuffix, m.lower(s), m.lower(r))
+}
+
+// evalKeywords evaluates a keyword item: each value (group) is looked for in
+// every field value of the event (and its raw line where the logsource says
+// so).
+func (m *Matcher) evalKeywords(in *inst, it *citem) bool {
+	vals := m.keywordValues()
+	raw := ""
+	if in.keywordsRaw {
+		raw = m.ev.Raw
+	}
+	for _, g := range it.groups {
+		found := false
+		for i := range g {
+			c := &g[i]
+			for _, v := range vals {
+				if m.keywordMatch(c, v.val, v.low) {
+					found = true
+					break
+				}
+			}
+			if !found && raw != "" {
+				found = m.keywordMatch(c, raw, m.lowerText(raw))
+			}
+			if found {
+				break
+			}
+		}
+		if it.all && !found {
+			return false
+		}
+		if !it.all && found {
+			return true
+		}
+	}
+	return it.all
+}
+
+func (m *Matcher) keywordMatch(c *check, v, low string) bool {
+	if (c.kind == cString && !c.pat.cased) || c.kind == cNumber {
+		return c.matchValue(v, low)
+	}
+	return c.matchValue(v, "")
+}
+
+// keywordValues returns every field value of the event with its lower-cased
+// form, once per event.
+func (m *Matcher) keywordValues() []kwValue {
+	if m.kwGen == m.gen {
+		return m.kw
+	}
+	m.kwGen = m.gen
+	m.kw = m.kw[:0]
+	m.eachValue(func(v string) {
+		if v != "" {
+			m.kw = append(m.kw, kwValue{v, m.lowerText(v)})
+		}
+	})
+	return m.kw
+}
+
+// eachValue calls fn with every field value keywords are searched in: all
+// of them, but for Windows events the common fields, which are copies of
+// the Windows fields (command_line of CommandLine...).
+func (m *Matcher) eachValue(fn func(v string)) {
+	skip := 0
+	if m.c.routes.isWindowsSource(m.ev.Source) {
+		for k := event.Key(0); int(k) < event.NumKeys; k++ {
+			if m.ev.Has(k) {
+				skip++
+			}
+		}
+	}
+	m.ev.Fields(func(_, v string) {
+		if skip > 0 {
+			skip--
+			return
+		}
+		fn(v)
+	})
+}
+
+// lowerText lower-cases s into the event's buffer.
+func (m *Matcher) lowerText(s string) string {
+	if !needsLower(s) {
+		return s
+	}
+	start := len(m.low)
+	m.low = lowerAppend(m.low, s)
+	return unsafe.String(unsafe.SliceData(m.low[start:]), len(m.low)-start)
+}
