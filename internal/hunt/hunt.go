@@ -151,7 +151,7 @@ func LoadRules(opt Options) (*sigma.Ruleset, []*sigma.LoadError, []string, error
 
 // memPerStore is how many bytes of encoded matches each matcher goroutine
 // keeps in memory before it writes them to a temporary file.
-const memPerStore = 64 << 20
+const memPerStore = 32 << 20
 
 // Run hunts paths with the rules of opt.
 func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
@@ -246,6 +246,10 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		Until:    opt.Until,
 		Workers:  workers,
 		Stdin:    opt.Stdin,
+		// The timeline is sorted at the end: files can be read several
+		// at a time, which keeps the cores busy on many small files.
+		Unordered:   true,
+		NewRegistry: formats.Registry,
 		Batch: func(evs []event.Event, release func()) {
 			work <- batch{evs, release}
 		},

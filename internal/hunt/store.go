@@ -47,6 +47,11 @@ func newStore(id, memLimit int, tmpDir string) *store {
 
 // add encodes ev as rule's match.
 func (s *store) add(rule int32, ev *event.Event) error {
+	if s.mem == nil {
+		// The whole budget at once: growing by doubling would copy it
+		// several times (untouched pages cost no memory).
+		s.mem = make([]byte, 0, s.memLimit+64<<10)
+	}
 	start := len(s.mem)
 	b := s.mem
 	b = binary.AppendVarint(b, ev.Time.UnixNano())

@@ -170,3 +170,78 @@ func lenWords(ws []string) int {
 	}
 	return n
 }
+
+// Unordered: many files read at a time, each with its own registry; every
+// event arrives once, each file's events in order, the reports in the
+// order of the files, and an explicitly named missing file ends the run.
+func TestUnordered(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i := 0; i < 40; i++ {
+		words := make([]string, 50+i)
+		for j := range words {
+			words[j] = "f" + strconv.Itoa(i) + "w" + strconv.Itoa(j)
+		}
+		p := filepath.Join(dir, "f"+strconv.Itoa(100+i)+".box")
+		if err := os.WriteFile(p, boxFile(words, -1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	text := filepath.Join(dir, "t.log")
+	if err := os.WriteFile(text, []byte("1600000000 alice\n1600000001 bob\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, text)
+	files, err := input.Expand(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newReg := func() *parse.Registry { return parse.NewRegistry(epochParser{}).AddContainers(boxFormat{}) }
+	var mu sync.Mutex
+	last := map[string]int64{}
+	n := 0
+	reps, err := Run(context.Background(), files, Options{Registry: newReg(), NewRegistry: newReg, Unordered: true, FileWorkers: 4,
+		Batch: func(evs []event.Event, release func()) {
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range evs {
+				ev := &evs[i]
+				n++
+				if ev.Source == "box" {
+					if ev.Origin.Record <= last[ev.Origin.File] {
+						t.Errorf("%s out of order", ev.Origin)
+					}
+					last[ev.Origin.File] = ev.Origin.Record
+				}
+			}
+			release()
+		}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 2
+	for i := 0; i < 40; i++ {
+		want += 50 + i
+	}
+	if n != want || len(reps) != 41 {
+		t.Fatalf("%d events, %d reports; want %d, 41", n, len(reps), want)
+	}
+	for i, r := range reps {
+		if r.Path != files[i].Path || r.Events == 0 {
+			t.Errorf("report %d: %+v", i, r)
+		}
+	}
+	if reps[40].Format != "epoch" || reps[0].Format != "box" {
+		t.Errorf("formats %s %s", reps[0].Format, reps[40].Format)
+	}
+
+	missing := append(files[:2:2], input.File{Path: filepath.Join(dir, "nope.box"), Explicit: true})
+	if _, err := Run(context.Background(), missing, Options{Registry: newReg(), NewRegistry: newReg, Unordered: true,
+		Batch: func(_ []event.Event, release func()) { release() }}, nil); err == nil {
+		t.Error("missing explicit file: no error")
+	}
+	if _, err := Run(context.Background(), files, Options{Registry: newReg(), Unordered: true}, nil); err == nil {
+		t.Error("Unordered without Batch: no error")
+	}
+}

@@ -59,6 +59,18 @@ type Options struct {
 	// to call once they are no longer needed (possibly from another
 	// goroutine). It lets a consumer spread work over cores.
 	Batch func(evs []event.Event, release func())
+	// Unordered reads FileWorkers files at a time, each opened once, and
+	// calls Batch (required) from several goroutines, with the batches of
+	// different files interleaved (one file's batches still come in
+	// order). For consumers that do not depend on the order of files
+	// (kizuki hunt sorts what it keeps): many small files then keep every
+	// core busy.
+	Unordered   bool
+	FileWorkers int // with Unordered; 0 = GOMAXPROCS
+	// NewRegistry gives each concurrent file reader of an Unordered run its
+	// own registry (container formats keep state from file to file). nil:
+	// the files are read one at a time, as without Unordered.
+	NewRegistry func() *parse.Registry
 }
 
 // ErrorLocation is one malformed record: its line, or for a binary
@@ -98,6 +110,9 @@ type FileReport struct {
 // single goroutine. The event is reused after observe returns. Run returns
 // a report per file; an error is returned for conditions that make the run
 // meaningless (an explicitly named file missing or of unknown format).
+//
+// With opt.Unordered, files are read several at a time and their batches
+// reach opt.Batch in any order (see Options.Unordered).
 func Run(ctx context.Context, files []input.File, opt Options, observe func(*event.Event)) ([]*FileReport, error) {
 	if opt.Registry == nil {
 		return nil, errors.New("pipeline: no format registry")
@@ -108,103 +123,33 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	var forced parse.Parser
-	var forcedC parse.Container
-	if opt.Type != "" {
-		p, ok := opt.Registry.Lookup(opt.Type)
-		c, okC := opt.Registry.LookupContainer(opt.Type)
-		if !ok && !okC {
-			return nil, fmt.Errorf("unknown --type %q (known: %v)", opt.Type, opt.Registry.Names())
+	rn, err := newRunner(opt.Registry, opt, observe)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Unordered {
+		if opt.Batch == nil {
+			return nil, errors.New("pipeline: Unordered needs Batch")
 		}
-		forced, forcedC = p, c
+		return runUnordered(ctx, files, opt, rn)
 	}
 
 	// Pass 1: recognize every file and find its first time stamp.
-	type prepared struct {
-		f         input.File
-		rep       *FileReport
-		parser    parse.Parser
-		container parse.Container
-		first     time.Time
-		held      *bufio.Reader // stdin cannot be reopened: keep it
-		closer    io.Closer
-	}
 	var preps []*prepared
-	var reports []*FileReport
+	reports := make([]*FileReport, 0, len(files))
 	sniffBuf := make([]byte, sniffBytes)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return reports, err
 		}
-		rep := &FileReport{Path: f.Path}
-		reports = append(reports, rep)
-		r, err := input.Open(f, opt.Stdin)
+		pp, err := rn.prepare(f, sniffBuf, false)
+		reports = append(reports, pp.rep)
 		if err != nil {
-			if f.Explicit {
-				return reports, err
-			}
-			rep.Error = err.Error()
-			continue
+			return reports, err
 		}
-		rep.Compression = string(r.Compression)
-		// Only stdin, which cannot be reopened, needs its head kept for
-		// pass 2; files are sniffed through one reused buffer (a hunt
-		// over tens of thousands of small .evtx files must not allocate
-		// a big reader for each).
-		var br *bufio.Reader
-		var head []byte
-		if f.Path == "-" {
-			br = bufio.NewReaderSize(r, 1<<20)
-			head, _ = br.Peek(sniffBytes)
-		} else {
-			n, _ := io.ReadFull(r, sniffBuf)
-			head = sniffBuf[:n]
-		}
-		c := forcedC
-		if c == nil && forced == nil {
-			c, _ = opt.Registry.DetectContainer(head)
-		}
-		if c != nil {
-			rep.Format = c.Name()
-			rep.Reason = "forced by --type"
-			if forcedC == nil {
-				rep.Reason = "the file starts with the " + c.Name() + " magic number"
-			}
-			pp := &prepared{f: f, rep: rep, container: c}
-			if f.Path == "-" {
-				pp.held, pp.closer = br, r
-			} else {
-				r.Close()
-			}
+		if pp.rep.Error == "" {
 			preps = append(preps, pp)
-			continue
 		}
-		sample := sampleLines(head, len(head) < sniffBytes)
-		p := forced
-		if p == nil {
-			det, err := opt.Registry.Detect(sample)
-			if err != nil {
-				r.Close()
-				if f.Explicit {
-					return reports, fmt.Errorf("%s: %w", f.Path, err)
-				}
-				rep.Error = err.Error()
-				continue
-			}
-			p = det.Parser
-			rep.Reason = det.Reason
-		} else {
-			rep.Reason = "forced by --type"
-		}
-		rep.Format = p.Name()
-		pc := parse.NewContext(opt.Location, f.ModTime)
-		pp := &prepared{f: f, rep: rep, parser: p, first: firstTime(p, sample, pc)}
-		if f.Path == "-" {
-			pp.held, pp.closer = br, r
-		} else {
-			r.Close()
-		}
-		preps = append(preps, pp)
 	}
 	sort.SliceStable(preps, func(i, j int) bool {
 		a, b := preps[i].first, preps[j].first
@@ -215,51 +160,169 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 	})
 
 	// Pass 2: parse and deliver.
-	batchPool := newBatchPool()
 	for _, pp := range preps {
-		if err := ctx.Err(); err != nil {
+		if err := rn.process(ctx, pp); err != nil {
 			return reports, err
 		}
-		if pp.container != nil {
-			var held io.Reader // stdin, already opened (never a typed nil)
-			if pp.held != nil {
-				held = pp.held
-			}
-			err := runContainer(ctx, pp.f, held, pp.container, opt, pp.rep, observe, batchPool)
-			if pp.closer != nil {
-				pp.closer.Close()
-			}
-			if err != nil {
-				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-					return reports, err
-				}
-				pp.rep.Error = err.Error()
-			}
-			continue
+	}
+	return reports, nil
+}
+
+// runner holds what reading one file needs: the options, the registry
+// (containers keep state from file to file, so a concurrent reader has its
+// own) and the forced format.
+type runner struct {
+	opt       Options
+	reg       *parse.Registry
+	forced    parse.Parser
+	forcedC   parse.Container
+	observe   func(*event.Event)
+	batchPool *sync.Pool
+}
+
+func newRunner(reg *parse.Registry, opt Options, observe func(*event.Event)) (*runner, error) {
+	rn := &runner{opt: opt, reg: reg, observe: observe, batchPool: newBatchPool()}
+	if opt.Type != "" {
+		p, ok := reg.Lookup(opt.Type)
+		c, okC := reg.LookupContainer(opt.Type)
+		if !ok && !okC {
+			return nil, fmt.Errorf("unknown --type %q (known: %v)", opt.Type, reg.Names())
 		}
-		var src io.Reader
-		var closer io.Closer
-		if pp.held != nil {
-			src, closer = pp.held, pp.closer
+		rn.forced, rn.forcedC = p, c
+	}
+	return rn, nil
+}
+
+// prepared is a recognized file waiting to be read.
+type prepared struct {
+	f         input.File
+	rep       *FileReport
+	parser    parse.Parser
+	container parse.Container
+	first     time.Time
+	held      io.Reader // the opened input kept for reading: stdin (it cannot be reopened), or keep
+	closer    io.Closer
+}
+
+// prepare opens f, recognizes its format from its head (read into
+// sniffBuf) and, for a text format, finds its first time stamp. A problem
+// with the file is recorded in the report; the error is for problems that
+// end the run (an explicitly named file missing or unknown). With keep, the
+// input stays open for process (read once, as Unordered does); otherwise
+// only stdin does.
+func (rn *runner) prepare(f input.File, sniffBuf []byte, keep bool) (*prepared, error) {
+	opt := rn.opt
+	rep := &FileReport{Path: f.Path}
+	pp := &prepared{f: f, rep: rep}
+	r, err := input.Open(f, opt.Stdin)
+	if err != nil {
+		rep.Error = err.Error()
+		if f.Explicit {
+			return pp, err
+		}
+		return pp, nil
+	}
+	rep.Compression = string(r.Compression)
+	// The head is read through one reused buffer (a hunt over tens of
+	// thousands of small .evtx files must not allocate a big reader for
+	// each), except where the input stays open: then a reader keeps it.
+	var br *bufio.Reader
+	var head []byte
+	keep = keep || f.Path == "-"
+	if keep {
+		br = bufio.NewReaderSize(r, sniffBytes)
+		head, _ = br.Peek(sniffBytes)
+	} else {
+		n, _ := io.ReadFull(r, sniffBuf)
+		head = sniffBuf[:n]
+	}
+	hold := func() {
+		if keep {
+			pp.held, pp.closer = br, r
 		} else {
-			r, err := input.Open(pp.f, opt.Stdin)
-			if err != nil {
-				pp.rep.Error = err.Error()
-				continue
+			r.Close()
+		}
+	}
+	c := rn.forcedC
+	if c == nil && rn.forced == nil {
+		c, _ = rn.reg.DetectContainer(head)
+	}
+	if c != nil {
+		rep.Format = c.Name()
+		rep.Reason = "forced by --type"
+		if rn.forcedC == nil {
+			rep.Reason = "the file starts with the " + c.Name() + " magic number"
+		}
+		pp.container = c
+		// A plain file is read in place (at random offsets): only a
+		// stream needs to stay open.
+		if keep && f.Path != "-" && r.Compression == input.Plain {
+			keep = false
+		}
+		hold()
+		return pp, nil
+	}
+	sample := sampleLines(head, len(head) < sniffBytes)
+	p := rn.forced
+	if p == nil {
+		det, err := rn.reg.Detect(sample)
+		if err != nil {
+			r.Close()
+			rep.Error = err.Error()
+			if f.Explicit {
+				return pp, fmt.Errorf("%s: %w", f.Path, err)
+			}
+			return pp, nil
+		}
+		p = det.Parser
+		rep.Reason = det.Reason
+	} else {
+		rep.Reason = "forced by --type"
+	}
+	rep.Format = p.Name()
+	pp.parser = p
+	pp.first = firstTime(p, sample, parse.NewContext(opt.Location, f.ModTime))
+	hold()
+	return pp, nil
+}
+
+// process reads a prepared file and delivers its events. Only a cancelled
+// context is returned as an error; other problems go to the report.
+func (rn *runner) process(ctx context.Context, pp *prepared) error {
+	if err := ctx.Err(); err != nil {
+		if pp.closer != nil {
+			pp.closer.Close()
+		}
+		return err
+	}
+	opt := rn.opt
+	var err error
+	if pp.container != nil {
+		err = runContainer(ctx, pp.f, pp.held, pp.container, opt, pp.rep, rn.observe, rn.batchPool)
+		if pp.closer != nil {
+			pp.closer.Close()
+		}
+	} else {
+		src, closer := pp.held, pp.closer
+		if src == nil {
+			r, oerr := input.Open(pp.f, opt.Stdin)
+			if oerr != nil {
+				pp.rep.Error = oerr.Error()
+				return nil
 			}
 			src, closer = r, r
 		}
 		pc := parse.NewContext(opt.Location, pp.f.ModTime)
-		err := runFile(ctx, src, pp.f.Path, pp.parser, pc, opt, pp.rep, observe)
+		err = runFile(ctx, src, pp.f.Path, pp.parser, pc, opt, pp.rep, rn.observe)
 		closer.Close()
-		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return reports, err
-			}
-			pp.rep.Error = err.Error()
-		}
 	}
-	return reports, nil
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		pp.rep.Error = err.Error()
+	}
+	return nil
 }
 
 // sampleLines splits the head of a file into at most sniffLines lines,
