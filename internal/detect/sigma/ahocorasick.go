@@ -63,6 +63,7 @@ type scanner struct {
 	outs     []int32
 	firstOut int32 // states are numbered so that exactly those >= firstOut have outputs
 	depth    int   // longest literal (anchored walks stop there)
+	minLen   int   // shortest literal: a shorter text holds none
 }
 
 // buildScanner builds the scanner of kind k for lits (lower-case,
@@ -70,11 +71,14 @@ type scanner struct {
 // reports. An exact scanner gives every byte its own class (and folds no
 // case: it scans lower-cased text); it reports true matches only.
 func buildScanner(k litKind, lits []string, payload [][]int32, exact bool) *scanner {
-	a := &scanner{kind: k}
+	a := &scanner{kind: k, minLen: -1}
 	next := uint16(1)
 	high := uint16(0)
 	for _, p := range lits {
 		a.depth = max(a.depth, len(p))
+		if a.minLen < 0 || len(p) < a.minLen {
+			a.minLen = len(p)
+		}
 		for i := 0; i < len(p); i++ {
 			c := p[i]
 			switch {
@@ -231,6 +235,9 @@ func dedup(s []int32) []int32 {
 // scan appends to dst the payloads of the literals found in text (with
 // repeats). text is scanned as it is, in any case.
 func (a *scanner) scan(text string, dst []int32) []int32 {
+	if len(text) < a.minLen {
+		return dst
+	}
 	switch a.kind {
 	case litPrefix:
 		return a.walk(text, false, dst)
@@ -254,21 +261,20 @@ func (a *scanner) scan(text string, dst []int32) []int32 {
 
 // scan16 is the DFA loop over a uint16 table: the prefilter's hottest
 // code. Each step is one table load that depends on the previous one, so a
-// long text is cut into four parts scanned in the same loop: four
-// independent chains of loads run in parallel in the processor. Each part
-// but the last runs depth-1 bytes into the next, so a literal that
-// straddles a cut is still found; one that lies in an overlap is reported
-// twice, which the caller tolerates.
+// text is cut into parts (four, or two for a short text) scanned in the
+// same loop: independent chains of loads that the processor runs in
+// parallel. Each part but the last runs depth-1 bytes into the next, so a
+// literal that straddles a cut is still found; one that lies in an overlap
+// is reported twice, which the caller tolerates.
 func scan16(t []uint16, class *[256]uint16, k, first, depth int, outStart, outs []int32, text string, dst []int32) []int32 {
 	n := len(text)
-	s0 := 0
-	if n >= 128 {
+	ext := depth - 1
+	switch {
+	case n >= 96:
 		q := n / 4
-		ext := depth - 1
 		p0, p1, p2, p3 := text[:q+ext], text[q:2*q+ext], text[2*q:3*q+ext], text[3*q:]
-		s1, s2, s3 := 0, 0, 0
-		steps := q + ext // p0..p2 have this length; p3 is at least q
-		steps = min(steps, len(p3))
+		s0, s1, s2, s3 := 0, 0, 0, 0
+		steps := min(q+ext, len(p3)) // p0..p2 have q+ext bytes; p3 at least q
 		for i := 0; i < steps; i++ {
 			s0 = int(t[s0*k+int(class[p0[i]])])
 			s1 = int(t[s1*k+int(class[p1[i]])])
@@ -282,11 +288,27 @@ func scan16(t []uint16, class *[256]uint16, k, first, depth int, outStart, outs 
 				}
 			}
 		}
-		// The parts differ in length by at most depth-1 bytes at the ends.
 		dst = scanFrom(t, class, k, first, outStart, outs, p0, steps, s0, dst)
 		dst = scanFrom(t, class, k, first, outStart, outs, p1, steps, s1, dst)
 		dst = scanFrom(t, class, k, first, outStart, outs, p2, steps, s2, dst)
 		return scanFrom(t, class, k, first, outStart, outs, p3, steps, s3, dst)
+	case n >= 32:
+		h := n / 2
+		p0, p1 := text[:h+ext], text[h:]
+		s0, s1 := 0, 0
+		steps := min(len(p0), len(p1))
+		for i := 0; i < steps; i++ {
+			s0 = int(t[s0*k+int(class[p0[i]])])
+			s1 = int(t[s1*k+int(class[p1[i]])])
+			if s0 >= first {
+				dst = append(dst, outs[outStart[s0]:outStart[s0+1]]...)
+			}
+			if s1 >= first {
+				dst = append(dst, outs[outStart[s1]:outStart[s1+1]]...)
+			}
+		}
+		dst = scanFrom(t, class, k, first, outStart, outs, p0, steps, s0, dst)
+		return scanFrom(t, class, k, first, outStart, outs, p1, steps, s1, dst)
 	}
 	return scanFrom(t, class, k, first, outStart, outs, text, 0, 0, dst)
 }
@@ -331,6 +353,9 @@ func (a *scanner) walk(text string, reverse bool, dst []int32) []int32 {
 // any reports whether text holds one of the literals (the payloads are not
 // looked at).
 func (a *scanner) any(text string) bool {
+	if len(text) < a.minLen {
+		return false
+	}
 	switch a.kind {
 	case litPrefix, litSuffix:
 		k := a.nclass

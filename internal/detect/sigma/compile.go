@@ -57,7 +57,7 @@ type inst struct {
 	where       []citem // the route's own conditions (registry_add: EventType)
 	excl        []exclusion
 	keywordsRaw bool
-	pre         []flit // prefilter; nil = evaluate always
+	pre         preSets // prefilter; nil = evaluate always
 }
 
 // csel is a selection with resolved fields: OR of AND-groups.
@@ -84,6 +84,7 @@ type exclusion struct {
 type bucket struct {
 	insts       []*inst
 	keywordsRaw bool       // an instance searches keywords in the raw record
+	need        []uint8    // per instance: the bits of its prefilter sets (0: none)
 	always      []int32    // indexes into insts of instances without prefilter
 	scans       []scanSpec // one automaton per field with prefilter literals
 	derived     []derivedField
@@ -96,7 +97,7 @@ type bucket struct {
 type scanSpec struct {
 	fid  int32
 	sc   *scanner
-	post [][]int32 // literal id → indexes into bucket.insts
+	post [][]int32 // literal id → hits: index into bucket.insts << 1 | prefilter set
 }
 
 // scanKey names a scanner: a field and a literal kind.
@@ -190,8 +191,13 @@ func buildCompiled(rs *Ruleset, byRequiredEventID bool) *compiled {
 			in := c.compileInst(r, order, rt, filters)
 			c.insts = append(c.insts, in)
 			keys[in] = c.instKeys(r, rt, byRequiredEventID)
-			for name, d := range rt.Derive {
-				_ = name
+			names := make([]string, 0, len(rt.Derive))
+			for name := range rt.Derive {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				d := rt.Derive[name]
 				derivedOf[in] = append(derivedOf[in], derivedField{
 					fid: c.intern(derivedName(d)), src: c.intern(d[1]), fn: deriveFunc(d[0]),
 				})
@@ -263,14 +269,16 @@ func (c *compiled) buildScanners() {
 	c.nlits = map[scanKey]int{}
 	lits := map[scanKey][]string{}
 	for _, in := range c.insts {
-		for _, fl := range in.pre {
-			fl = scanLiteral(fl)
-			if _, ok := c.litID[fl]; ok {
-				continue
+		for _, set := range in.pre {
+			for _, fl := range set {
+				fl = scanLiteral(fl)
+				if _, ok := c.litID[fl]; ok {
+					continue
+				}
+				k := scanKey{fl.fid, fl.kind}
+				c.litID[fl] = int32(len(lits[k]))
+				lits[k] = append(lits[k], fl.lit)
 			}
-			k := scanKey{fl.fid, fl.kind}
-			c.litID[fl] = int32(len(lits[k]))
-			lits[k] = append(lits[k], fl.lit)
 		}
 	}
 	for k, l := range lits {
@@ -361,11 +369,33 @@ func (c *compiled) compileSels(d *detection, rt *lsRoute) []csel {
 				ci.rest = c.resolveRefs(it.rest, rt)
 				items[ii] = ci
 			}
+			// The pairs of a map are AND-ed: test the cheap ones first,
+			// regular expressions last.
+			sort.SliceStable(items, func(i, j int) bool { return itemCost(&items[i]) < itemCost(&items[j]) })
 			cs[ai] = items
 		}
 		sels[si] = cs
 	}
 	return sels
+}
+
+// itemCost ranks an item by the cost of evaluating it.
+func itemCost(it *citem) int {
+	cost := 1
+	if it.fid < 0 {
+		cost = 3 // keywords: every field value
+	}
+	for _, g := range it.groups {
+		for _, c := range g {
+			switch c.kind {
+			case cRegex:
+				cost = max(cost, 4)
+			case cCIDR, cCompare, cTimePart, cFieldRef:
+				cost = max(cost, 2)
+			}
+		}
+	}
+	return cost
 }
 
 // resolveRefs returns groups with the slots of their field references set
@@ -423,21 +453,25 @@ func (c *compiled) newBucket(list []*inst, derivedOf map[*inst][]derivedField) *
 				b.derived = append(b.derived, d)
 			}
 		}
+		b.need = append(b.need, uint8(1)<<len(in.pre)-1)
 		if in.pre == nil {
 			b.always = append(b.always, int32(idx))
 			continue
 		}
-		for _, fl := range in.pre {
-			fl = scanLiteral(fl)
-			k := scanKey{fl.fid, fl.kind}
-			id := c.litID[fl]
-			p := posts[k]
-			if p == nil {
-				p = make([][]int32, c.nlits[k])
-				posts[k] = p
-			}
-			if l := p[id]; len(l) == 0 || l[len(l)-1] != int32(idx) {
-				p[id] = append(l, int32(idx))
+		for si, set := range in.pre {
+			hit := int32(idx)<<1 | int32(si)
+			for _, fl := range set {
+				fl = scanLiteral(fl)
+				k := scanKey{fl.fid, fl.kind}
+				id := c.litID[fl]
+				p := posts[k]
+				if p == nil {
+					p = make([][]int32, c.nlits[k])
+					posts[k] = p
+				}
+				if l := p[id]; len(l) == 0 || l[len(l)-1] != hit {
+					p[id] = append(l, hit)
+				}
 			}
 		}
 	}

@@ -3,8 +3,6 @@ package sigma
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 )
 
 // A rule's detection: section, parsed. Its search identifiers become
@@ -67,7 +65,7 @@ func parseDetection(n *ynode, opt *Options) (det *detection, degraded string, er
 		}
 		sel, deg, err := parseSelection(key, v, opt, &budget)
 		if err != nil {
-			return nil, "", fmt.Errorf("search identifier %q: %w", key, err)
+			return nil, "", wrapPos(fmt.Sprintf("search identifier %q", key), err)
 		}
 		if degraded == "" {
 			degraded = deg
@@ -95,7 +93,7 @@ func parseDetection(n *ynode, opt *Options) (det *detection, degraded string, er
 	for _, c := range det.conds {
 		root, err := parseCondition(c, det.names)
 		if err != nil {
-			return nil, "", &posError{line: condNode.line, msg: err.Error()}
+			return nil, "", &posError{line: condNode.line, msg: err.Error(), err: err}
 		}
 		roots = append(roots, root)
 	}
@@ -194,7 +192,7 @@ func parseSelection(name string, n *ynode, opt *Options, budget *int) (*selectio
 func parseItem(key string, v *ynode, opt *Options, budget *int) (*item, string, error) {
 	field, mods, err := splitField(key)
 	if err != nil {
-		return nil, "", errorf(v, "%v", err)
+		return nil, "", errorf(v, "%w", err)
 	}
 	var raw []*ynode
 	switch v.kind {
@@ -230,7 +228,7 @@ func parseItem(key string, v *ynode, opt *Options, budget *int) (*item, string, 
 	c := &itemCtx{field: field, opt: opt}
 	groups, err := applyModifiers(c, mods, vals, budget)
 	if err != nil {
-		return nil, "", errorf(v, "field %q: %v", field, err)
+		return nil, "", errorf(v, "field %q: %w", field, err)
 	}
 	it := &item{field: field, all: c.all, negate: c.negate, line: v.line}
 	for _, g := range groups {
@@ -248,7 +246,7 @@ func parseItem(key string, v *ynode, opt *Options, budget *int) (*item, string, 
 			}
 			t, err := compileCheck(mv)
 			if err != nil {
-				return nil, "", errorf(v, "field %q: %v", field, err)
+				return nil, "", errorf(v, "field %q: %w", field, err)
 			}
 			tg = append(tg, t)
 		}
@@ -258,49 +256,4 @@ func parseItem(key string, v *ynode, opt *Options, budget *int) (*item, string, 
 		it.set, it.rest = buildStrSet(it.groups)
 	}
 	return it, c.degrade, nil
-}
-
-// fieldNames lists the Sigma field names a detection uses (fields and
-// fieldref targets), sorted.
-func (d *detection) fieldNames() []string {
-	seen := map[string]bool{}
-	for _, s := range d.sels {
-		for _, alt := range s.alts {
-			for _, it := range alt {
-				if it.field != "" {
-					seen[it.field] = true
-				}
-				for _, g := range it.groups {
-					for _, t := range g {
-						if t.kind == cFieldRef {
-							seen[t.ref] = true
-						}
-					}
-				}
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for f := range seen {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// describe renders an item for messages.
-func (it *item) describe() string {
-	f := it.field
-	if f == "" {
-		f = "(keywords)"
-	}
-	var b strings.Builder
-	b.WriteString(f)
-	if it.all {
-		b.WriteString("|all")
-	}
-	if it.negate {
-		b.WriteString("|neq")
-	}
-	return b.String()
 }

@@ -116,7 +116,7 @@ type loader struct {
 }
 
 func newLoader(opt Options) *loader {
-	l := &loader{opt: opt, rs: &Ruleset{opt: opt, byRef: map[string]*Rule{}}}
+	l := &loader{opt: opt, rs: &Ruleset{byRef: map[string]*Rule{}}}
 	t, err := routeTableOnce()
 	if err != nil {
 		// The table is embedded and tested: this is a build defect, but

@@ -204,6 +204,19 @@ func TestLoadLimits(t *testing.T) {
 	if _, errs := LoadBytes("deep.yml", []byte(deep), Options{}); len(errs) != 1 || !strings.Contains(errs[0].Error(), "deeper") {
 		t.Errorf("deep nesting: %v", errs)
 	}
+	// Deep nesting is refused before the YAML parser sees it (goccy/go-yaml
+	// needs more than linear time in the depth).
+	for _, doc := range []string{strings.Repeat("[", 500_000), strings.Repeat("{a: ", 200_000), strings.Repeat("- ", 400_000) + "x"} {
+		_, errs := LoadBytes("deep.yml", []byte(doc), Options{})
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "deeper") {
+			t.Errorf("deep document %q...: %v", doc[:8], errs)
+		}
+	}
+	// Brackets in plain or quoted scalars are text, not nesting.
+	text := strings.Replace(procRule("sel:\n    Image: a\ncondition: sel"), "title: t", "title: x "+strings.Repeat("[", 100)+" '"+strings.Repeat("{", 100)+"'", 1)
+	if rs, errs := LoadBytes("text.yml", []byte(text), Options{}); len(errs) > 0 || !strings.HasPrefix(rs.Rules()[0].Title, "x [[[") {
+		t.Errorf("brackets in scalars: %v", errs)
+	}
 	// windash multiplies: 5^8 variants of one value is too many.
 	many := itemRule("CommandLine|windash", `'-a -b -c -d -e -f -g -h'`)
 	if _, errs := LoadBytes("many.yml", []byte(many), Options{}); len(errs) != 1 || !strings.Contains(errs[0].Error(), "too many") {

@@ -232,3 +232,18 @@ func TestURLParts(t *testing.T) {
 		}
 	}
 }
+
+func TestKnownLogsources(t *testing.T) {
+	known, err := KnownLogsources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"windows/process_creation/-", "windows/-/security", "-/proxy/-", "-/antivirus/-", "linux/-/sshd"} {
+		if !contains(known, want) {
+			t.Errorf("%s not in %v", want, known)
+		}
+	}
+	if !sort.StringsAreSorted(known) {
+		t.Error("not sorted")
+	}
+}

@@ -16,15 +16,17 @@ import (
 //     in the slot the compiler gave that name (no map per event; slots of
 //     the previous event are invalidated by a generation counter, not
 //     cleared);
-//  3. run each prefilter field's lower-cased value through its automaton
-//     and mark the instances whose literals occur;
+//  3. run each prefilter field's value through its scanner (which folds
+//     ASCII case itself) and mark the instances all of whose literal sets
+//     occur;
 //  4. evaluate the marked instances and those without prefilter, in rule
 //     order, and report the ones whose condition holds (and no filter
 //     suppresses).
 //
-// Values are lower-cased once per event, lazily, into a buffer the Matcher
-// reuses; regular expressions run last because items are AND-ed left to
-// right and most fail on a cheaper test first.
+// Values are lower-cased once per event, lazily (only when a check needs
+// it), into a buffer the Matcher reuses. The pairs of a map are evaluated
+// cheapest first, so regular expressions run last, on the few events that
+// pass everything else.
 
 // Matcher evaluates a Ruleset on events. It holds scratch space: use one
 // Matcher per goroutine.
@@ -33,14 +35,14 @@ type Matcher struct {
 	gen   uint32
 	slots []slot
 	low   []byte   // lower-cased values of this event
-	mark  []uint32 // per bucket instance: gen when marked a candidate
+	mark  []uint32 // per bucket instance: gen when bits is valid
+	bits  []uint8  // per bucket instance: prefilter sets seen (0x80: a candidate)
 	cands []int32
 	hits  []int32
 	ev    *event.Event
 	kw    []kwValue // every field value of this event (keywords)
 	kwGen uint32
-	b     *bucket
-	key   []byte // scratch for a field name without spaces
+	key   []byte // scratch: a field name without spaces, a lower-cased channel
 
 	// exhaustive (tests only) evaluates every instance of the bucket, each
 	// item value by value: the reference the shortcuts are checked against.
@@ -63,18 +65,19 @@ func (rs *Ruleset) NewMatcher() *Matcher {
 		c:     c,
 		slots: make([]slot, len(c.fieldName)),
 		mark:  make([]uint32, c.maxInsts),
+		bits:  make([]uint8, c.maxInsts),
 	}
 }
 
 // Match calls fn for each rule that fires on ev, in rule order. fn must not
 // keep ev's values beyond the call: nothing of them is passed anyway.
 func (m *Matcher) Match(ev *event.Event, fn func(r *Rule)) {
-	b := m.c.bucketFor(ev)
+	b := m.bucketFor(ev)
 	if b == nil || len(b.insts) == 0 {
 		return
 	}
 	m.next()
-	m.ev, m.b = ev, b
+	m.ev = ev
 	m.fill(ev, b)
 	cands := m.candidates(b)
 	for _, idx := range cands {
@@ -83,7 +86,7 @@ func (m *Matcher) Match(ev *event.Event, fn func(r *Rule)) {
 			fn(in.rule)
 		}
 	}
-	m.ev, m.b = nil, nil
+	m.ev = nil
 }
 
 // next starts a new event: a new generation invalidates every slot and
@@ -100,7 +103,8 @@ func (m *Matcher) next() {
 }
 
 // bucketFor returns the bucket of the rules that can match ev.
-func (c *compiled) bucketFor(ev *event.Event) *bucket {
+func (m *Matcher) bucketFor(ev *event.Event) *bucket {
+	c := m.c
 	if !c.routes.isWindowsSource(ev.Source) {
 		return c.sources[ev.Source]
 	}
@@ -110,7 +114,8 @@ func (c *compiled) bucketFor(ev *event.Event) *bucket {
 	}
 	ci := c.channels[ch]
 	if ci == nil {
-		ci = c.channelsLower[lowerString(ch)]
+		m.key = lowerAppend(m.key[:0], ch)
+		ci = c.channelsLower[string(m.key)]
 		if ci == nil {
 			return c.winAny
 		}
@@ -207,11 +212,18 @@ func (m *Matcher) candidates(b *bucket) []int32 {
 		}
 		for _, lit := range hits {
 			for _, h := range sc.post[lit] {
-				if m.mark[h] != gen {
-					m.mark[h] = gen
-					cands = append(cands, h)
-					added = true
+				i := h >> 1
+				if m.mark[i] != gen {
+					m.mark[i], m.bits[i] = gen, 0
 				}
+				bits := m.bits[i] | 1<<(h&1)
+				if bits == b.need[i] {
+					// Every set of the instance's prefilter is seen.
+					cands = append(cands, i)
+					added = true
+					bits |= 0x80
+				}
+				m.bits[i] = bits
 			}
 		}
 	}

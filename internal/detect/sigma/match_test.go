@@ -47,7 +47,7 @@ func TestShortcutsLoseNothing(t *testing.T) {
 	// The reference: rules indexed by their logsource only, every rule of
 	// the bucket evaluated value by value.
 	c := buildCompiled(rs, false)
-	slow := &Matcher{c: c, slots: make([]slot, len(c.fieldName)), mark: make([]uint32, c.maxInsts), exhaustive: true}
+	slow := &Matcher{c: c, slots: make([]slot, len(c.fieldName)), mark: make([]uint32, c.maxInsts), bits: make([]uint8, c.maxInsts), exhaustive: true}
 	firedFast, firedSlow := 0, 0
 	for _, ev := range events {
 		var a, b []string

@@ -10,6 +10,10 @@ import (
 // address is a /32 or /128), and the field matches when it holds an address
 // inside it. An IPv4 address written in IPv6 form (::ffff:10.1.2.3) counts as
 // IPv4; a field that is not an address does not match.
+//
+// Adding a modifier of this kind: write its valueMod (or itemMod) here, name
+// it in lookupModifier (modifiers.go), and test it, positive and negative,
+// in this file's _test.go.
 
 func modCIDR(c *itemCtx, v mval) ([]mval, error) {
 	if len(c.applied) > 0 {

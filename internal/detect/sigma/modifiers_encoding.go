@@ -13,6 +13,10 @@ import (
 // base64 (PowerShell's -EncodedCommand is base64 of UTF-16LE). The result is
 // a byte string; it is then compared like any other value (case-insensitive
 // unless cased, as pySigma's backends do).
+//
+// Adding a modifier of this kind: write its valueMod (or itemMod) here, name
+// it in lookupModifier (modifiers.go), and test it, positive and negative,
+// in this file's _test.go.
 
 var errWildcardEncode = errors.New("cannot encode a value with wildcards")
 

@@ -2,7 +2,6 @@ package sigma
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -12,6 +11,10 @@ import (
 // specification says a tool that cannot fill a placeholder must reject the
 // rule: such a rule loads (so that it is listed) but is marked Degraded with
 // the placeholder's name and never fires.
+//
+// Adding a modifier of this kind: write its valueMod (or itemMod) here, name
+// it in lookupModifier (modifiers.go), and test it, positive and negative,
+// in this file's _test.go.
 
 func modExpand(c *itemCtx, v mval) ([]mval, error) {
 	s, ok := v.asString()
@@ -97,16 +100,4 @@ func insertPlaceholders(s sstring) sstring {
 		}
 	}
 	return merge(out)
-}
-
-// placeholderNames lists the placeholders of s, sorted (for messages).
-func placeholderNames(s sstring) []string {
-	var names []string
-	for _, p := range s {
-		if p.kind == pPlaceholder {
-			names = append(names, p.s)
-		}
-	}
-	sort.Strings(names)
-	return names
 }

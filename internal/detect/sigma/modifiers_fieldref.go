@@ -10,6 +10,10 @@ import (
 // cased). With contains / startswith / endswith after it, the field must
 // contain / start with / end with the other field's value. The referenced
 // name goes through the same logsource field mapping as the field itself.
+//
+// Adding a modifier of this kind: write its valueMod (or itemMod) here, name
+// it in lookupModifier (modifiers.go), and test it, positive and negative,
+// in this file's _test.go.
 
 func modFieldRef(c *itemCtx, v mval) ([]mval, error) {
 	if len(c.applied) > 0 && !c.hasApplied("cased") {

@@ -10,6 +10,10 @@ import "errors"
 //     (pySigma negates the whole item, so a missing field matches too).
 //   - exists: true / false — the field is present / absent, whatever its value
 //     (an empty value is present).
+//
+// Adding a modifier of this kind: write its valueMod (or itemMod) here, name
+// it in lookupModifier (modifiers.go), and test it, positive and negative,
+// in this file's _test.go.
 
 func modAll(c *itemCtx) error {
 	c.all = true

@@ -11,6 +11,10 @@ import (
 // status codes), with the rule's number. A field that is not a number does
 // not match. (|neq, which the specification lists here too, negates any
 // value and lives in modifiers_generic.go.)
+//
+// Adding a modifier of this kind: write its valueMod (or itemMod) here, name
+// it in lookupModifier (modifiers.go), and test it, positive and negative,
+// in this file's _test.go.
 
 type cmpOp uint8
 

@@ -17,6 +17,10 @@ import (
 // back-references, possessive quantifiers) fail to load with the compiler's
 // message, so the rule is listed as a LoadError instead of silently never
 // matching.
+//
+// Adding a modifier of this kind: write its valueMod (or itemMod) here, name
+// it in lookupModifier (modifiers.go), and test it, positive and negative,
+// in this file's _test.go.
 
 func modRegex(c *itemCtx, v mval) ([]mval, error) {
 	if len(c.applied) > 0 {
@@ -53,9 +57,29 @@ func compileRegex(expr, flags string) (*regexp.Regexp, error) {
 	}
 	re, err := regexp.Compile(src)
 	if err != nil {
-		return nil, fmt.Errorf("regular expression %q: %w", expr, err)
+		hint := ""
+		switch {
+		case strings.Contains(expr, "(?=") || strings.Contains(expr, "(?!") || strings.Contains(expr, "(?<=") || strings.Contains(expr, "(?<!"):
+			hint = " (look-around is beyond Go's RE2)"
+		case backReference(expr):
+			hint = " (back-references are beyond Go's RE2)"
+		}
+		return nil, fmt.Errorf("regular expression %q%s: %w", expr, hint, err)
 	}
 	return re, nil
+}
+
+// backReference reports whether expr has a ..\9 back-reference.
+func backReference(expr string) bool {
+	for i := 0; i+1 < len(expr); i++ {
+		if expr[i] == '\\' {
+			if c := expr[i+1]; c >= '1' && c <= '9' {
+				return true
+			}
+			i++
+		}
+	}
+	return false
 }
 
 // regexLiterals returns a set of lower-case strings of which at least one

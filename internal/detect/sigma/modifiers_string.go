@@ -11,6 +11,10 @@ import (
 // windash multiplies a value over the dash characters Windows accepts for
 // command-line flags; cased makes the comparison case-sensitive. This file
 // also holds the wildcard matcher every string value compiles to.
+//
+// Adding a modifier of this kind: write its valueMod (or itemMod) here, name
+// it in lookupModifier (modifiers.go), and test it, positive and negative,
+// in this file's _test.go.
 
 func modContains(c *itemCtx, v mval) ([]mval, error) { return wrapStars(c, v, true, true, "contains") }
 

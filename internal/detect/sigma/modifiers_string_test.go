@@ -1,8 +1,11 @@
 package sigma
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kizuki-dev/kizuki/internal/testutil"
 )
 
 // The rules specification's "General", "String Wildcard" and "Escape
@@ -197,4 +200,55 @@ func TestGlobMatch(t *testing.T) {
 	f("ab*ab", "abab", true)
 	f("ab*ab", "aba", false)
 	f("*aab", "aaab", true)
+}
+
+// TestLargeContainsSet uses SigmaHQ's largest value list (the 4,400 driver
+// hashes of driver_load_win_vuln_drivers, too many for a scanner table:
+// matched by length windows instead) on events built from its own values.
+func TestLargeContainsSet(t *testing.T) {
+	path := filepath.Join(testutil.Dataset(t, "sigma/rules/windows/driver_load"), "driver_load_win_vuln_drivers.yml")
+	rs, errs := LoadPaths([]string{path}, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	r := rs.Rules()[0]
+	var it *item
+	for _, s := range r.det.sels {
+		for _, alt := range s.alts {
+			for _, x := range alt {
+				if x.set != nil && len(x.set.byLen) > 0 {
+					it = x
+				}
+			}
+		}
+	}
+	if it == nil {
+		t.Fatal("no item uses length windows")
+	}
+	m := rs.NewMatcher()
+	n := 0
+	for _, g := range it.groups {
+		for _, c := range g {
+			if c.kind != cString || c.pat.kind != patContains {
+				continue
+			}
+			n++
+			if n%97 != 0 {
+				continue
+			}
+			// The hash inside a Sysmon Hashes value, in upper case.
+			v := "SHA256=0000,IMPHASH=1111," + strings.ToUpper(c.pat.lit) + ",X=2"
+			ev := winEv(sysmonChannel, "6", "Hashes", v)
+			hit := false
+			m.Match(ev, func(*Rule) { hit = true })
+			if !hit {
+				t.Errorf("Hashes=%s: no match", v)
+			}
+		}
+	}
+	if n < 1000 {
+		t.Errorf("%d contains values, want thousands", n)
+	}
+	ev := winEv(sysmonChannel, "6", "Hashes", "SHA256=0123456789ABCDEF,IMPHASH=0000")
+	m.Match(ev, func(*Rule) { t.Error("unknown hash matched") })
 }

@@ -11,6 +11,10 @@ import (
 // (Field|hour: 3). No time-zone conversion is made, as the specification
 // warns: the part is taken from the time as written (UTC for Windows events).
 // A field that is not a time stamp does not match.
+//
+// Adding a modifier of this kind: write its valueMod (or itemMod) here, name
+// it in lookupModifier (modifiers.go), and test it, positive and negative,
+// in this file's _test.go.
 
 type timePart uint8
 

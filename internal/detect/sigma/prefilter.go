@@ -1,14 +1,24 @@
 package sigma
 
-// The prefilter of an instance is a set of (field, literal): whenever the
-// instance matches an event, at least one of the literals occurs in the
-// lower-cased value of its field. It is derived from the condition:
+import "sort"
+
+// The prefilter of an instance is up to maxPreSets sets of (field, literal)
+// such that, whenever the instance matches an event, each set has at least
+// one literal occurring in its field's (lower-cased) value. A rule whose
+// condition is "image AND flag" is evaluated only on events that have both
+// some image literal and some flag literal. The sets are derived from the
+// condition:
 //
-//	item (Field: values)  the union of its values' literals; none when one
-//	                      value has none (a regex without literal, a
-//	                      number comparison, null...) or the item is negated
-//	AND-group / and       the best set among the parts (any part is needed)
-//	list / or / 1 of      the union of the parts' sets; none when one has none
+//	item (Field: values)  one set: the union of its values' literals; none
+//	                      when a value has none (a regex without literal,
+//	                      a number comparison, null...) or the item is
+//	                      negated; with |all, the values' sets (each needed)
+//	AND-group / and       the best sets of all the parts (each part is
+//	                      needed)
+//	list / or / 1 of      the i-th sets of the parts, united, for each i all
+//	                      parts have ((A1 and A2) or (B1 and B2) implies
+//	                      (A1 or B1) and (A2 or B2)); none when a part has
+//	                      none
 //	not                   none
 //
 // "Best" prefers sets whose weakest literal is strongest, then smaller sets.
@@ -16,9 +26,12 @@ package sigma
 // fragment is rarer than "3"), plus a bonus when it comes from an equality
 // (GrantedAccess: '0x1028' is rarer than its 6 characters suggest), minus a
 // penalty when it comes from a regular expression (whose literals are often
-// the fixed frame every value has, and whose evaluation is the costliest). Keyword literals are
-// looked for in every field (kwFID). An instance without a prefilter is
-// evaluated on every event of its bucket.
+// the fixed frame every value has, and whose evaluation is the costliest).
+// Keyword literals are looked for in every field (kwFID). An instance
+// without a prefilter is evaluated on every event of its bucket.
+
+// maxPreSets is the number of literal sets an instance's prefilter keeps.
+const maxPreSets = 2
 
 type flit struct {
 	fid   int32 // slot, or kwFID: any field (keywords)
@@ -32,64 +45,85 @@ type flit struct {
 // logsource searches it)" in a prefilter literal.
 const kwFID = -1
 
-func prefilter(in *inst) []flit {
-	best := necNode(in, in.cond)
+// preSets is a conjunction of literal sets, best first.
+type preSets [][]flit
+
+func prefilter(in *inst) preSets {
+	parts := []preSets{necNode(in, in.cond)}
 	// The route's own conditions are AND-ed with the rule.
 	for i := range in.where {
-		if s := necItem(&in.where[i]); betterSet(s, best) {
-			best = s
-		}
+		parts = append(parts, necItem(&in.where[i]))
 	}
-	return best
+	return bestSets(parts)
 }
 
-func necNode(in *inst, n *cnode) []flit {
+// bestSets keeps the best maxPreSets sets of a conjunction.
+func bestSets(parts []preSets) preSets {
+	var all preSets
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return betterSet(all[i], all[j]) })
+	if len(all) > maxPreSets {
+		all = all[:maxPreSets]
+	}
+	return all
+}
+
+func necNode(in *inst, n *cnode) preSets {
 	switch n.op {
 	case cSel:
 		return necSel(in.sels[n.sel])
 	case cAnd:
-		var best []flit
-		for _, k := range n.kids {
-			if s := necNode(in, k); betterSet(s, best) {
-				best = s
-			}
+		parts := make([]preSets, len(n.kids))
+		for i, k := range n.kids {
+			parts[i] = necNode(in, k)
 		}
-		return best
+		return bestSets(parts)
 	case cOr, cAtLeast:
 		if n.op == cAtLeast && n.n == len(n.kids) {
 			return necNode(in, &cnode{op: cAnd, kids: n.kids})
 		}
-		var out []flit
-		for _, k := range n.kids {
-			s := necNode(in, k)
-			if s == nil {
-				return nil
-			}
-			out = append(out, s...)
+		parts := make([]preSets, len(n.kids))
+		for i, k := range n.kids {
+			parts[i] = necNode(in, k)
 		}
-		return out
+		return unite(parts)
 	}
 	return nil
 }
 
-func necSel(s csel) []flit {
-	var out []flit
-	for _, alt := range s {
-		var best []flit
-		for i := range alt {
-			if s := necItem(&alt[i]); betterSet(s, best) {
-				best = s
-			}
+// unite is the prefilter of an OR of parts.
+func unite(parts []preSets) preSets {
+	n := maxPreSets
+	for _, p := range parts {
+		n = min(n, len(p))
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make(preSets, n)
+	for i := range out {
+		for _, p := range parts {
+			out[i] = append(out[i], p[i]...)
 		}
-		if best == nil {
-			return nil
-		}
-		out = append(out, best...)
 	}
 	return out
 }
 
-func necItem(it *citem) []flit {
+func necSel(s csel) preSets {
+	parts := make([]preSets, len(s))
+	for i, alt := range s {
+		items := make([]preSets, len(alt))
+		for j := range alt {
+			items[j] = necItem(&alt[j])
+		}
+		parts[i] = bestSets(items)
+	}
+	return unite(parts)
+}
+
+func necItem(it *citem) preSets {
 	if it.negate {
 		return nil
 	}
@@ -113,13 +147,13 @@ func necItem(it *citem) []flit {
 		return out
 	}
 	if it.all {
-		var best []flit
+		var parts []preSets
 		for _, g := range it.groups {
-			if s := group(g); betterSet(s, best) {
-				best = s
+			if s := group(g); s != nil {
+				parts = append(parts, preSets{s})
 			}
 		}
-		return best
+		return bestSets(parts)
 	}
 	var out []flit
 	for _, g := range it.groups {
@@ -129,7 +163,10 @@ func necItem(it *citem) []flit {
 		}
 		out = append(out, s...)
 	}
-	return out
+	if out == nil {
+		return nil
+	}
+	return preSets{out}
 }
 
 // betterSet reports whether prefilter set a is better than b.

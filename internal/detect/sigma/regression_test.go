@@ -3,6 +3,7 @@ package sigma
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/kizuki-dev/kizuki/internal/event"
 	"github.com/kizuki-dev/kizuki/internal/parse"
+	"github.com/kizuki-dev/kizuki/internal/parse/evtx"
 	"github.com/kizuki-dev/kizuki/internal/parse/winjson"
 	"github.com/kizuki-dev/kizuki/internal/testutil"
 )
@@ -78,9 +80,21 @@ func readRegressionIndex(t *testing.T, root string) []regressionCase {
 }
 
 // eventSource reads the recorded events of one regression case and calls fn
-// for each. The JSON twin is read here; the .evtx reader plugs in the same
-// way when it lands.
+// for each: the evtx_dump JSON twin through winjson, or the .evtx itself
+// through kizuki's EVTX reader.
 type eventSource func(rc regressionCase, root string, fn func(ev *event.Event)) error
+
+// evtxSource reads a case's .evtx with the evtx reader.
+func evtxSource(rc regressionCase, root string, fn func(ev *event.Event)) error {
+	var problems []error
+	_, err := evtx.ReadFile(context.Background(), filepath.Join(root, rc.evtxPath), evtx.Options{Workers: 1},
+		func(ev *event.Event) error { fn(ev); return nil },
+		func(p evtx.Problem) { problems = append(problems, p) })
+	if err != nil {
+		return err
+	}
+	return errors.Join(problems...)
+}
 
 // winjsonSource reads a case's .json twin with the winjson reader.
 func winjsonSource(rc regressionCase, root string, fn func(ev *event.Event)) error {
@@ -119,6 +133,11 @@ var knownRegressionGaps = map[string]string{}
 
 func TestRegressionJSON(t *testing.T) {
 	runRegression(t, winjsonSource)
+}
+
+// TestRegressionEVTX runs the same cases on the binary .evtx recordings.
+func TestRegressionEVTX(t *testing.T) {
+	runRegression(t, evtxSource)
 }
 
 func runRegression(t *testing.T, src eventSource) {

@@ -39,8 +39,9 @@ type Rule struct {
 	Custom map[string]any
 
 	// Correlated is set when a correlation rule refers to this rule (by ID or
-	// Name). The correlation part sets it; the matcher still fires the rule on
-	// its own unless the correlation asks otherwise (generate: false).
+	// Name); the loader sets it once every file is loaded. Match still
+	// reports the rule (the correlations feed on its matches);
+	// Ruleset.RuleOutput says whether its own alerts are shown.
 	Correlated bool
 
 	// Degraded is non-empty when the rule loaded but is not evaluated, and
@@ -114,13 +115,18 @@ func (e *LoadError) Error() string {
 	who := ""
 	switch {
 	case e.Title != "" && e.ID != "":
-		who = fmt.Sprintf(" rule %q (%s)", e.Title, e.ID)
+		who = fmt.Sprintf(" rule %q (%s):", e.Title, e.ID)
 	case e.Title != "":
-		who = fmt.Sprintf(" rule %q", e.Title)
+		who = fmt.Sprintf(" rule %q:", e.Title)
 	case e.ID != "":
-		who = " rule " + e.ID
+		who = " rule " + e.ID + ":"
 	}
-	return loc + ":" + who + ": " + e.Err.Error()
+	msg := e.Err.Error()
+	var pe *posError
+	if errors.As(e.Err, &pe) && pe.line == e.Line && pe == e.Err {
+		msg = pe.msg // the line is already in loc
+	}
+	return loc + ":" + who + " " + msg
 }
 
 func (e *LoadError) Unwrap() error { return e.Err }
@@ -130,7 +136,6 @@ func (e *LoadError) Unwrap() error { return e.Err }
 // takes its own Matcher. Merge is the only method that changes it; call it
 // before the first NewMatcher.
 type Ruleset struct {
-	opt          Options
 	rules        []*Rule
 	filters      []*Filter
 	correlations []*Correlation

@@ -1,5 +1,7 @@
 package sigma
 
+import "sort"
+
 // A detection item often lists many values for one field (Image|endswith:
 // fifty executables; CommandLine|contains: a hundred tool flags; one rule
 // lists a thousand emoji). Tested one by one, each costs a string search;
@@ -14,12 +16,25 @@ package sigma
 const minSetSize = 6
 
 type strSet struct {
-	eq        map[string]struct{}
-	pre, suf  *scanner
-	contains  *scanner
-	hasAny    bool // a "*" value: any present value matches
-	numChecks int
+	eq       map[string]struct{}
+	pre, suf *scanner
+	contains *scanner
+	byLen    []lenSet // contains values when a scanner would be too big
+	hasAny   bool     // a "*" value: any present value matches
 }
+
+// lenSet holds the contains values of one length, looked up for every
+// window of that length of the value: slower than a scanner (one map lookup
+// per byte and length) but as small as the values. A scanner's table grows
+// with the product of the values' bytes and their distinct characters: the
+// 4,400 driver hashes of driver_load_win_vuln_drivers would take 17 MB.
+type lenSet struct {
+	n    int
+	vals map[string]struct{}
+}
+
+// maxSetScanner caps the table of one set's scanner, in bytes.
+const maxSetScanner = 2 << 20
 
 // buildStrSet takes the checks a strSet can handle out of groups (an OR-ed
 // item's values) and returns the set and the remaining checks, or nil and
@@ -36,7 +51,7 @@ func buildStrSet(groups [][]check) (*strSet, [][]check) {
 	if n < minSetSize {
 		return nil, groups
 	}
-	s := &strSet{numChecks: n}
+	s := &strSet{}
 	var pre, suf, con []string
 	var rest []check
 	for _, g := range groups {
@@ -72,7 +87,22 @@ func buildStrSet(groups [][]check) (*strSet, [][]check) {
 		}
 		return buildScanner(k, lits, payload, true)
 	}
-	s.pre, s.suf, s.contains = build(litPrefix, pre), build(litSuffix, suf), build(litContains, con)
+	s.pre, s.suf = build(litPrefix, pre), build(litSuffix, suf)
+	if scannerSize(con) <= maxSetScanner {
+		s.contains = build(litContains, con)
+	} else {
+		byLen := map[int]map[string]struct{}{}
+		for _, c := range con {
+			if byLen[len(c)] == nil {
+				byLen[len(c)] = map[string]struct{}{}
+			}
+			byLen[len(c)][c] = struct{}{}
+		}
+		for n, vals := range byLen {
+			s.byLen = append(s.byLen, lenSet{n, vals})
+		}
+		sort.Slice(s.byLen, func(i, j int) bool { return s.byLen[i].n < s.byLen[j].n })
+	}
 	var out [][]check
 	if len(rest) > 0 {
 		out = [][]check{rest}
@@ -107,7 +137,36 @@ func (s *strSet) match(low string) bool {
 			return true
 		}
 	}
-	return (s.suf != nil && s.suf.any(low)) ||
-		(s.pre != nil && s.pre.any(low)) ||
-		(s.contains != nil && s.contains.any(low))
+	if (s.suf != nil && s.suf.any(low)) || (s.pre != nil && s.pre.any(low)) || (s.contains != nil && s.contains.any(low)) {
+		return true
+	}
+	for _, ls := range s.byLen {
+		for i := 0; i+ls.n <= len(low); i++ {
+			if _, ok := ls.vals[low[i:i+ls.n]]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// scannerSize estimates the table of an exact scanner of lits: one row per
+// byte of the literals, one entry per distinct byte.
+func scannerSize(lits []string) int {
+	var seen [256]bool
+	states, classes := 1, 1
+	for _, l := range lits {
+		states += len(l)
+		for i := 0; i < len(l); i++ {
+			if !seen[l[i]] {
+				seen[l[i]] = true
+				classes++
+			}
+		}
+	}
+	entry := 2
+	if states >= 1<<16 {
+		entry = 4
+	}
+	return states * classes * entry
 }

@@ -114,16 +114,6 @@ func (s sstring) plain() (string, bool) {
 	return b.String(), true
 }
 
-// hasSpecial reports whether s has a wildcard or a placeholder.
-func (s sstring) hasSpecial() bool {
-	for _, p := range s {
-		if p.kind != pLit {
-			return true
-		}
-	}
-	return false
-}
-
 // withStar returns s with a leading (front) or trailing * added unless it
 // is already there (contains, startswith, endswith).
 func (s sstring) withStar(front, back bool) sstring {
