@@ -34,7 +34,7 @@ for r in $(seq 2 "$reps"); do
     { mkdir -p "$CORPUS/r$(printf %03d "$r")"; for l in "$CORPUS"/r001/*; do ln -s "$(readlink "$l")" "$CORPUS/r$(printf %03d "$r")/$(basename "$l")"; done; }
 done
 total=$((once * reps))
-cat $(find "$DATASETS/windows" -name '*.evtx' -type f) > /dev/null  # warm the page cache
+find "$DATASETS/windows" -name "*.evtx" -type f -exec cat {} + > /dev/null  # warm the page cache
 
 best=""; rss=0
 for _ in 1 2 3; do

@@ -77,6 +77,11 @@ const NumKeys = int(numKeys)
 
 // KeyByName returns the Key whose JSON name is name.
 func KeyByName(name string) (Key, bool) {
+	// Every common name has an underscore or is one of a few short words:
+	// most Windows field names (CamelCase) are told apart at once.
+	if len(name) < 3 || len(name) > 12 || name[0] < 'a' || name[0] > 'z' {
+		return 0, false
+	}
 	for i, n := range keyNames {
 		if n == name {
 			return Key(i), true
@@ -181,6 +186,13 @@ func (e *Event) SetExtraValue(key, value string) {
 			return
 		}
 	}
+	e.extra = append(e.extra, Field{key, value})
+}
+
+// AppendExtra adds a field without looking for an earlier one of the same
+// name (SetExtra and SetExtraValue do): for copying fields that are known
+// to be unique, such as those of another event. An empty value is kept.
+func (e *Event) AppendExtra(key, value string) {
 	e.extra = append(e.extra, Field{key, value})
 }
 

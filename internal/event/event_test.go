@@ -462,3 +462,18 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 	})
 }
+
+// KeyByName rejects most names by length and first letter before looking:
+// every common name must pass that test, and be found.
+func TestKeyByNameFindsEveryKey(t *testing.T) {
+	for k := Key(0); int(k) < NumKeys; k++ {
+		if got, ok := KeyByName(k.String()); !ok || got != k {
+			t.Errorf("KeyByName(%q) = %v, %v", k.String(), got, ok)
+		}
+	}
+	for _, n := range []string{"", "EventID", "Image", "ip", "CommandLine", "command_line_x"} {
+		if _, ok := KeyByName(n); ok {
+			t.Errorf("KeyByName(%q) found a key", n)
+		}
+	}
+}

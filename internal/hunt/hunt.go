@@ -93,35 +93,143 @@ type Result struct {
 	corr   []*Match // correlation matches, in time order
 }
 
+// order returns the timeline as indexes: i >= 0 is keys[i], i < 0 is
+// corr[-i-1]; both are sorted by time, merged here.
+func (r *Result) order() []int32 {
+	out := make([]int32, 0, len(r.keys)+len(r.corr))
+	ci := 0
+	for i := range r.keys {
+		for ci < len(r.corr) && r.corr[ci].Event.Time.UnixNano() < r.keys[i].t {
+			out = append(out, int32(-ci-1))
+			ci++
+		}
+		out = append(out, int32(i))
+	}
+	for ; ci < len(r.corr); ci++ {
+		out = append(out, int32(-ci-1))
+	}
+	return out
+}
+
+// matchReader decodes the stored matches of a Result; one per goroutine.
+type matchReader struct {
+	r   *Result
+	ev  event.Event
+	buf []byte
+	m   Match
+}
+
+func (mr *matchReader) at(i int32) (*Match, error) {
+	if i < 0 {
+		return mr.r.corr[-i-1], nil
+	}
+	k := &mr.r.keys[i]
+	if err := mr.r.stores[k.store].read(k, &mr.ev, &mr.buf); err != nil {
+		return nil, err
+	}
+	mr.m = Match{Rule: mr.r.rules[k.rule], Event: &mr.ev}
+	return &mr.m, nil
+}
+
 // Each calls fn for every match of the timeline in time order. The Match
 // and its Event are reused between calls.
 func (r *Result) Each(fn func(*Match) error) error {
-	var ev event.Event
-	var buf []byte
-	m := &Match{Event: &ev}
-	ci := 0
-	for i := range r.keys {
-		k := &r.keys[i]
-		for ci < len(r.corr) && r.corr[ci].Event.Time.UnixNano() < k.t {
-			if err := fn(r.corr[ci]); err != nil {
-				return err
-			}
-			ci++
-		}
-		if err := r.stores[k.store].read(k, &ev, &buf); err != nil {
+	mr := &matchReader{r: r}
+	for _, i := range r.order() {
+		m, err := mr.at(i)
+		if err != nil {
 			return err
 		}
-		m.Rule = r.rules[k.rule]
 		if err := fn(m); err != nil {
 			return err
 		}
 	}
-	for ; ci < len(r.corr); ci++ {
-		if err := fn(r.corr[ci]); err != nil {
-			return err
+	return nil
+}
+
+// renderBlock is how many matches one goroutine renders at a time.
+const renderBlock = 1024
+
+// Render writes the timeline to w in time order, each match rendered by
+// render (which appends to dst and returns it; it runs on several
+// goroutines at once, so it must keep no state). Matches are decoded and
+// rendered in blocks on all cores and written in order: the output of a
+// hunt with a million matches is not left to one core.
+func (r *Result) Render(w io.Writer, render func(dst []byte, m *Match) []byte) error {
+	order := r.order()
+	nblocks := (len(order) + renderBlock - 1) / renderBlock
+	workers := min(runtime.GOMAXPROCS(0), max(nblocks, 1))
+	type block struct {
+		out  []byte
+		err  error
+		done chan struct{}
+	}
+	blocks := make([]*block, nblocks)
+	for i := range blocks {
+		blocks[i] = &block{done: make(chan struct{})}
+	}
+	next := make(chan int, nblocks)
+	for i := 0; i < nblocks; i++ {
+		next <- i
+	}
+	close(next)
+	// At most this many rendered blocks wait to be written: memory stays
+	// bounded however many matches there are.
+	window := make(chan struct{}, workers*4)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < workers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mr := &matchReader{r: r}
+			for {
+				// A slot first, then the next block: blocks holding
+				// slots are then always the earliest unwritten ones,
+				// so the writer never waits on a block that waits for
+				// a slot.
+				select {
+				case window <- struct{}{}:
+				case <-stop:
+					return
+				}
+				bi, ok := <-next
+				if !ok {
+					<-window
+					return
+				}
+				b := blocks[bi]
+				end := min((bi+1)*renderBlock, len(order))
+				for _, i := range order[bi*renderBlock : end] {
+					m, err := mr.at(i)
+					if err != nil {
+						b.err = err
+						break
+					}
+					b.out = render(b.out, m)
+				}
+				close(b.done)
+			}
+		}()
+	}
+	var err error
+	for _, b := range blocks {
+		<-b.done
+		if err == nil {
+			err = b.err
+		}
+		if err == nil {
+			_, err = w.Write(b.out)
+		}
+		b.out = nil
+		<-window
+		if err != nil {
+			close(stop)
+			break
 		}
 	}
-	return nil
+	wg.Wait()
+	return err
 }
 
 // Close releases the spilled matches.

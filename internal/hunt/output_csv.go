@@ -2,7 +2,6 @@ package hunt
 
 import (
 	"bufio"
-	"encoding/csv"
 	"io"
 	"strings"
 
@@ -17,33 +16,44 @@ var csvHeader = []string{"time", "level", "rule_title", "rule_id", "author", "co
 // order; details holds the event's key fields as "key: value ¦ ...".
 func WriteCSV(w io.Writer, res *Result) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write(csvHeader); err != nil {
+	var head []byte
+	for i, h := range csvHeader {
+		head = appendCSVField(head, h, i == 0)
+	}
+	if _, err := bw.Write(append(head, '\r', '\n')); err != nil {
 		return err
 	}
-	row := make([]string, len(csvHeader))
-	err := res.Each(func(m *Match) error {
+	err := res.Render(bw, func(b []byte, m *Match) []byte {
 		r, ev := m.Rule, m.Event
-		row[0] = event.FormatTime(ev.Time)
-		row[1] = r.Level
-		row[2] = r.Title
-		row[3] = r.ID
-		row[4] = r.Author
-		row[5] = ev.Host
-		row[6] = field(ev, "Channel")
-		row[7] = field(ev, "EventID")
-		row[8] = field(ev, "EventRecordID")
-		row[9] = ev.Origin.String()
-		row[10] = strings.Join(r.Tags, " ")
-		row[11] = details(m, 0, " ¦ ")
-		return cw.Write(row)
+		for i, v := range [...]string{event.FormatTime(ev.Time), r.Level, r.Title, r.ID, r.Author, ev.Host,
+			field(ev, "Channel"), field(ev, "EventID"), field(ev, "EventRecordID"), ev.Origin.String(),
+			strings.Join(r.Tags, " "), details(m, 0, " ¦ ")} {
+			b = appendCSVField(b, v, i == 0)
+		}
+		return append(b, '\r', '\n')
 	})
 	if err != nil {
 		return err
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
 	return bw.Flush()
+}
+
+// appendCSVField appends one RFC 4180 field: quoted when it holds a comma,
+// a quote or a line break (as encoding/csv writes it), preceded by a comma
+// unless it is the first of its row.
+func appendCSVField(b []byte, v string, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	if v == "" || !strings.ContainsAny(v, ",\"\r\n") && v[0] != ' ' && v[0] != '\t' {
+		return append(b, v...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(v); i++ {
+		if v[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, v[i])
+	}
+	return append(b, '"')
 }

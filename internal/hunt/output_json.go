@@ -18,12 +18,9 @@ import (
 // asks that every alert raised from a rule shows it.
 func WriteJSON(w io.Writer, res *Result) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	var b []byte
-	err := res.Each(func(m *Match) error {
-		b = appendMatchJSON(b[:0], m)
-		b = append(b, '\n')
-		_, err := bw.Write(b)
-		return err
+	err := res.Render(bw, func(b []byte, m *Match) []byte {
+		b = appendMatchJSON(b, m)
+		return append(b, '\n')
 	})
 	if err != nil {
 		return err

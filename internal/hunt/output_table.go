@@ -17,7 +17,7 @@ import (
 func WriteTable(w io.Writer, res *Result) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	fmt.Fprintf(bw, "%-23s  %-13s  %-18s  %-14s  %s\n", "TIME (UTC)", "LEVEL", "COMPUTER", "EVENT", "RULE")
-	err := res.Each(func(m *Match) error {
+	err := res.Render(bw, func(b []byte, m *Match) []byte {
 		ev := m.Event
 		t := event.FormatTime(ev.Time)
 		t = strings.Replace(strings.TrimSuffix(t, "Z"), "T", " ", 1)
@@ -32,12 +32,11 @@ func WriteTable(w io.Writer, res *Result) error {
 		if m.Correlation != nil {
 			title = "[correlation] " + title
 		}
-		fmt.Fprintf(bw, "%-23s  %-13s  %-18s  %-14s  %s  (author: %s)\n", t, m.Rule.Level, clip(ev.Host, 18), clip(evDesc, 14), title, m.Rule.Author)
+		b = fmt.Appendf(b, "%-23s  %-13s  %-18s  %-14s  %s  (author: %s)\n", t, m.Rule.Level, clip(ev.Host, 18), clip(evDesc, 14), title, m.Rule.Author)
 		if d := details(m, 160, " ¦ "); d != "" {
-			fmt.Fprintf(bw, "%25s%s\n", "", d)
+			b = fmt.Appendf(b, "%25s%s\n", "", d)
 		}
-		_, err := fmt.Fprintf(bw, "%25s%s\n", "", ev.Origin.String())
-		return err
+		return fmt.Appendf(b, "%25s%s\n", "", ev.Origin.String())
 	})
 	if err != nil {
 		return err

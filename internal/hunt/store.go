@@ -104,10 +104,12 @@ func (s *store) spill() error {
 	return nil
 }
 
-// read decodes the match of k into ev (reset first).
+// read decodes the match of k into ev (reset first). Once writing is over
+// it may run on several goroutines at once (ReadAt is pread).
 func (s *store) read(k *matchKey, ev *event.Event, buf *[]byte) error {
 	var rec []byte
-	if k.disk {
+	switch {
+	case k.disk:
 		if cap(*buf) < int(k.n) {
 			*buf = make([]byte, k.n)
 		}
@@ -115,7 +117,7 @@ func (s *store) read(k *matchKey, ev *event.Event, buf *[]byte) error {
 		if _, err := s.file.ReadAt(rec, k.off); err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read spilled match: %w", err)
 		}
-	} else {
+	default:
 		rec = s.mem[k.off : k.off+int64(k.n)]
 	}
 	return decodeMatch(rec, ev)
@@ -137,7 +139,8 @@ var errCorrupt = errors.New("corrupt match record")
 
 func decodeMatch(rec []byte, ev *event.Event) error {
 	ev.Reset()
-	d := decoder{b: rec}
+	// One string for the whole record: every field is a substring of it.
+	d := decoder{b: rec, s: string(rec)}
 	t := d.varint()
 	ev.Time = time.Unix(0, t).UTC()
 	ev.Host = d.str()
@@ -151,48 +154,53 @@ func decodeMatch(rec []byte, ev *event.Event) error {
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		k, v := d.str(), d.str()
+		// The fields came from one event: their names are unique.
 		if key, ok := event.KeyByName(k); ok {
 			ev.Set(key, v)
 		} else {
-			ev.SetExtraValue(k, v)
+			ev.AppendExtra(k, v)
 		}
 	}
 	return d.err
 }
 
+// decoder reads a record: b and s hold the same bytes, b for the varints,
+// s for the strings (substrings, no copy each).
 type decoder struct {
 	b   []byte
+	s   string
+	pos int
 	err error
 }
 
 func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
+	v, n := binary.Varint(d.b[d.pos:])
 	if n <= 0 {
 		d.err = errCorrupt
 		return 0
 	}
-	d.b = d.b[n:]
+	d.pos += n
 	return v
 }
 
 func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
+	v, n := binary.Uvarint(d.b[d.pos:])
 	if n <= 0 {
 		d.err = errCorrupt
 		return 0
 	}
-	d.b = d.b[n:]
+	d.pos += n
 	return v
 }
 
 func (d *decoder) str() string {
 	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b)) {
+	if d.err != nil || n > uint64(len(d.b)-d.pos) {
 		d.err = errCorrupt
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
+	s := d.s[d.pos : d.pos+int(n)]
+	d.pos += int(n)
 	return s
 }
 

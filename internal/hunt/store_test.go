@@ -34,6 +34,11 @@ func TestStoreSpill(t *testing.T) {
 	}
 	keys := append([]matchKey(nil), s.keys...)
 	sortKeys(keys, func(a, b int32) bool { return a < b })
+	check(t, s, keys, base, n)
+}
+
+func check(t *testing.T, s *store, keys []matchKey, base time.Time, n int) {
+	t.Helper()
 	var ev event.Event
 	var buf []byte
 	for j := range keys {

@@ -102,6 +102,26 @@ type Reader struct {
 	io.Reader
 	Compression Compression
 	closers     []io.Closer
+	file        *os.File
+}
+
+// Buffered returns the buffered reader of an uncompressed input (reading
+// from it is reading the input; Peek looks ahead without consuming), nil
+// for a compressed one.
+func (r *Reader) Buffered() *bufio.Reader {
+	if br, ok := r.Reader.(*bufio.Reader); ok && r.Compression == Plain {
+		return br
+	}
+	return nil
+}
+
+// File returns the opened file itself when the input is a plain
+// (uncompressed) file, for reading at random offsets; nil otherwise.
+func (r *Reader) File() *os.File {
+	if r.Compression != Plain {
+		return nil
+	}
+	return r.file
 }
 
 // Close releases the file and the decompressor.
@@ -122,6 +142,17 @@ func (f closerFunc) Close() error { return f() }
 // Open opens f and, when its first bytes say so, decompresses it (gzip,
 // including concatenated members as logrotate writes them, or zstd).
 func Open(f File, stdin io.Reader) (*Reader, error) {
+	return OpenBuffered(f, stdin, bufio.NewReaderSize(nil, BufferSize))
+}
+
+// BufferSize is the size of the buffered reader Open reads through.
+const BufferSize = 256 << 10
+
+// OpenBuffered is Open reading through br (reset to the input), so that a
+// caller opening thousands of files reuses its buffers instead of
+// allocating one each; br must not be used otherwise until the Reader is
+// closed.
+func OpenBuffered(f File, stdin io.Reader, br *bufio.Reader) (*Reader, error) {
 	var src io.Reader
 	r := &Reader{}
 	if f.Path == "-" {
@@ -132,9 +163,10 @@ func Open(f File, stdin io.Reader) (*Reader, error) {
 			return nil, fmt.Errorf("open %s: %w", f.Path, err)
 		}
 		r.closers = append(r.closers, fh)
+		r.file = fh
 		src = fh
 	}
-	br := bufio.NewReaderSize(src, 256<<10)
+	br.Reset(src)
 	magic, _ := br.Peek(4)
 	switch {
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:

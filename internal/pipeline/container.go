@@ -27,10 +27,16 @@ func newBatchPool() *sync.Pool {
 // A plain file is read in place at random offsets, so the format can decode
 // its parts in parallel; a compressed file or stdin is first read into
 // memory, up to MaxContainerBytes.
-func runContainer(ctx context.Context, f input.File, held io.Reader, c parse.Container, opt Options, rep *FileReport, observe func(*event.Event), pool *sync.Pool) error {
+func runContainer(ctx context.Context, f input.File, held io.Reader, file *os.File, c parse.Container, opt Options, rep *FileReport, observe func(*event.Event), pool *sync.Pool) error {
 	var ra io.ReaderAt
 	var size int64
-	if held == nil && rep.Compression == string(input.Plain) {
+	if file != nil {
+		st, err := file.Stat()
+		if err != nil {
+			return err
+		}
+		ra, size = file, st.Size()
+	} else if held == nil && rep.Compression == string(input.Plain) {
 		fh, err := os.Open(f.Path)
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -178,6 +179,23 @@ type runner struct {
 	forcedC   parse.Container
 	observe   func(*event.Event)
 	batchPool *sync.Pool
+	brPool    sync.Pool // *bufio.Reader of input.BufferSize, reused from file to file
+}
+
+// open opens f through a pooled buffer; release returns the buffer once
+// the Reader is closed.
+func (rn *runner) open(f input.File) (r *input.Reader, release func(), err error) {
+	br, _ := rn.brPool.Get().(*bufio.Reader)
+	if br == nil {
+		br = bufio.NewReaderSize(nil, input.BufferSize)
+	}
+	r, err = input.OpenBuffered(f, rn.opt.Stdin, br)
+	if err != nil {
+		br.Reset(nil)
+		rn.brPool.Put(br)
+		return nil, nil, err
+	}
+	return r, func() { br.Reset(nil); rn.brPool.Put(br) }, nil
 }
 
 func newRunner(reg *parse.Registry, opt Options, observe func(*event.Event)) (*runner, error) {
@@ -201,7 +219,21 @@ type prepared struct {
 	container parse.Container
 	first     time.Time
 	held      io.Reader // the opened input kept for reading: stdin (it cannot be reopened), or keep
+	file      *os.File  // a plain container file kept open for reading in place
 	closer    io.Closer
+	release   func() // returns the pooled buffer once closer is closed
+}
+
+// close closes the input kept open, if any.
+func (pp *prepared) close() {
+	if pp.closer != nil {
+		pp.closer.Close()
+		pp.closer = nil
+	}
+	if pp.release != nil {
+		pp.release()
+		pp.release = nil
+	}
 }
 
 // prepare opens f, recognizes its format from its head (read into
@@ -214,7 +246,7 @@ func (rn *runner) prepare(f input.File, sniffBuf []byte, keep bool) (*prepared, 
 	opt := rn.opt
 	rep := &FileReport{Path: f.Path}
 	pp := &prepared{f: f, rep: rep}
-	r, err := input.Open(f, opt.Stdin)
+	r, release, err := rn.open(f)
 	if err != nil {
 		rep.Error = err.Error()
 		if f.Explicit {
@@ -223,24 +255,31 @@ func (rn *runner) prepare(f input.File, sniffBuf []byte, keep bool) (*prepared, 
 		return pp, nil
 	}
 	rep.Compression = string(r.Compression)
-	// The head is read through one reused buffer (a hunt over tens of
-	// thousands of small .evtx files must not allocate a big reader for
-	// each), except where the input stays open: then a reader keeps it.
+	// The head is peeked in the pooled buffer of an uncompressed input
+	// (nothing consumed, nothing allocated: a hunt over tens of thousands
+	// of small .evtx files must not allocate a reader for each); a
+	// compressed one is read into sniffBuf, or, when it stays open, peeked
+	// through a reader of its own.
 	var br *bufio.Reader
 	var head []byte
 	keep = keep || f.Path == "-"
-	if keep {
+	switch {
+	case r.Buffered() != nil:
+		br = r.Buffered()
+		head, _ = br.Peek(sniffBytes)
+	case keep:
 		br = bufio.NewReaderSize(r, sniffBytes)
 		head, _ = br.Peek(sniffBytes)
-	} else {
+	default:
 		n, _ := io.ReadFull(r, sniffBuf)
 		head = sniffBuf[:n]
 	}
 	hold := func() {
 		if keep {
-			pp.held, pp.closer = br, r
+			pp.held, pp.closer, pp.release = br, r, release
 		} else {
 			r.Close()
+			release()
 		}
 	}
 	c := rn.forcedC
@@ -254,10 +293,11 @@ func (rn *runner) prepare(f input.File, sniffBuf []byte, keep bool) (*prepared, 
 			rep.Reason = "the file starts with the " + c.Name() + " magic number"
 		}
 		pp.container = c
-		// A plain file is read in place (at random offsets): only a
-		// stream needs to stay open.
-		if keep && f.Path != "-" && r.Compression == input.Plain {
-			keep = false
+		// A plain file is read in place (at random offsets), through
+		// the file already open when it is kept.
+		if keep && f.Path != "-" && r.File() != nil {
+			pp.file, pp.closer, pp.release = r.File(), r, release
+			return pp, nil
 		}
 		hold()
 		return pp, nil
@@ -268,6 +308,7 @@ func (rn *runner) prepare(f input.File, sniffBuf []byte, keep bool) (*prepared, 
 		det, err := rn.reg.Detect(sample)
 		if err != nil {
 			r.Close()
+			release()
 			rep.Error = err.Error()
 			if f.Explicit {
 				return pp, fmt.Errorf("%s: %w", f.Path, err)
@@ -289,32 +330,26 @@ func (rn *runner) prepare(f input.File, sniffBuf []byte, keep bool) (*prepared, 
 // process reads a prepared file and delivers its events. Only a cancelled
 // context is returned as an error; other problems go to the report.
 func (rn *runner) process(ctx context.Context, pp *prepared) error {
+	defer pp.close()
 	if err := ctx.Err(); err != nil {
-		if pp.closer != nil {
-			pp.closer.Close()
-		}
 		return err
 	}
 	opt := rn.opt
 	var err error
 	if pp.container != nil {
-		err = runContainer(ctx, pp.f, pp.held, pp.container, opt, pp.rep, rn.observe, rn.batchPool)
-		if pp.closer != nil {
-			pp.closer.Close()
-		}
+		err = runContainer(ctx, pp.f, pp.held, pp.file, pp.container, opt, pp.rep, rn.observe, rn.batchPool)
 	} else {
-		src, closer := pp.held, pp.closer
+		src := pp.held
 		if src == nil {
-			r, oerr := input.Open(pp.f, opt.Stdin)
+			r, release, oerr := rn.open(pp.f)
 			if oerr != nil {
 				pp.rep.Error = oerr.Error()
 				return nil
 			}
-			src, closer = r, r
+			src, pp.closer, pp.release = r, r, release
 		}
 		pc := parse.NewContext(opt.Location, pp.f.ModTime)
 		err = runFile(ctx, src, pp.f.Path, pp.parser, pc, opt, pp.rep, rn.observe)
-		closer.Close()
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

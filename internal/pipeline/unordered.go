@@ -9,9 +9,8 @@ import (
 )
 
 // runUnordered reads files FileWorkers at a time, each with its own runner
-// (and registry): a file is recognized from its head, then read (a text
-// file is opened again, which costs less than keeping a buffered reader
-// per file; a container is read in place). Reports keep the order of files; events go to opt.Batch as they
+// (and registry), each file opened once: recognized from its head, then
+// read (a plain container file in place, through the same descriptor). Reports keep the order of files; events go to opt.Batch as they
 // are parsed.
 func runUnordered(ctx context.Context, files []input.File, opt Options, first *runner) ([]*FileReport, error) {
 	workers := opt.FileWorkers
@@ -54,16 +53,15 @@ func runUnordered(ctx context.Context, files []input.File, opt Options, first *r
 			defer wg.Done()
 			sniffBuf := make([]byte, sniffBytes)
 			for i := range next {
-				pp, err := rn.prepare(files[i], sniffBuf, false)
+				pp, err := rn.prepare(files[i], sniffBuf, true)
 				reports[i] = pp.rep
 				if err != nil {
-					if pp.closer != nil {
-						pp.closer.Close()
-					}
+					pp.close()
 					fail(err)
 					continue
 				}
 				if pp.rep.Error != "" {
+					pp.close()
 					continue
 				}
 				if err := rn.process(ctx, pp); err != nil {
