@@ -85,10 +85,18 @@ func (e *Engine) StartParallel(groups [][]Detector) *Parallel {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
+			// Consecutive events mostly come from the same source: the
+			// detectors of the last one are kept, saving two map
+			// lookups per event and lane.
+			var lastSrc string
+			var ds []Detector
 			for b := range l.in {
 				for i := range b.evs {
 					ev := &b.evs[i]
-					for _, d := range l.byCat[categoryOf[ev.Source]] {
+					if ev.Source != lastSrc || ds == nil {
+						lastSrc, ds = ev.Source, l.byCat[categoryOf[ev.Source]]
+					}
+					for _, d := range ds {
 						d.Observe(ev)
 					}
 				}

@@ -257,7 +257,7 @@ func (d *j5) proxy(ev *event.Event) {
 	}
 	var hit j5Hit
 	ok := false
-	if len(d.urlHosts) > 0 && url != "" && d.urlHosts[strings.ToLower(host)] && d.m.IOCURL(url) {
+	if len(d.urlHosts) > 0 && url != "" && d.urlHosts[lowerASCII(host)] && d.m.IOCURL(url) {
 		hit, ok = j5Hit{kind: j5URL, indicator: org.NormalizeURL(url), matched: url, domain: host}, true
 	}
 	if !ok {
@@ -480,4 +480,16 @@ func (d *j5) Notes() []detect.Note {
 			Enable:  "indicators.domains / indicators.ips / indicators.urls / indicators.files"}}
 	}
 	return d.g.DroppedNote()
+}
+
+// lowerASCII is strings.ToLower for host names, which are ASCII (IDNs are
+// logged in punycode) and nearly always lower-case already: it returns s
+// itself unless it holds an upper-case letter.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
