@@ -46,7 +46,7 @@ Exit status is 0 whatever was found.`,
 				loc = l
 			}
 			opt := hunt.Options{RulePaths: rulePaths, MinLevel: minLevel, Type: c.typ, Location: loc,
-				Workers: c.workers, Stdin: cmd.InOrStdin()}
+				Workers: c.workers, Stdin: cmd.InOrStdin(), Profile: stats}
 			var err error
 			if opt.Placeholders, err = parsePlaceholders(placeholders); err != nil {
 				return err
@@ -214,12 +214,18 @@ log source no kizuki input provides). Exit status 1 when a rule does not load.`,
 	return root
 }
 
-// writeSlowest lists the rules that fired most often.
+// writeSlowest lists the rules whose conditions took the most time, and
+// the time of the prefilter scan all rules share.
 func writeSlowest(w io.Writer, res *hunt.Result) {
-	for i, c := range res.Counts {
+	fmt.Fprintf(w, "stats: prefilter (scanning event fields for the rules' literals): %.2f s\n", res.PrefilterTime.Seconds())
+	for i, c := range res.Costs {
 		if i == 10 {
 			break
 		}
-		fmt.Fprintf(w, "stats: fired %8d  %s [%s]\n", c.Matches, c.Rule.Title, c.Rule.ID)
+		avg := time.Duration(0)
+		if c.Evals > 0 {
+			avg = c.Time / time.Duration(c.Evals)
+		}
+		fmt.Fprintf(w, "stats: slowest %2d: %7.3f s, %9d evaluations (%v each)  %s [%s]\n", i+1, c.Time.Seconds(), c.Evals, avg, c.Rule.Title, c.Rule.ID)
 	}
 }

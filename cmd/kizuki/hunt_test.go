@@ -77,6 +77,16 @@ func TestHuntCSVAndTable(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
+	// --stats: throughput, rules, and the slowest rules, on stderr.
+	_, stderr, err := run(t, "", "hunt", "--stats", "--format", "json", "--rules", rule, evtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"events/s", "stats: rules loaded 1 (1 run), not loaded 0", "stats: prefilter", "stats: slowest  1:"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("--stats lacks %q:\n%s", want, stderr)
+		}
+	}
 	// --min-level above the rule's level hides it.
 	out, _, err = run(t, "", "hunt", "--min-level", "critical", "--format", "json", "--rules", rule, evtx)
 	if err != nil || strings.TrimSpace(out) != "" {

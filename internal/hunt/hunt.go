@@ -54,6 +54,8 @@ type Options struct {
 	// MaxMatches bounds the matches kept for the timeline (0 = 5,000,000);
 	// beyond it matches are counted per rule only.
 	MaxMatches int
+	// Profile measures what each rule costs (Result.Costs), for --stats.
+	Profile bool
 }
 
 // Match is one rule that fired on one event, or one correlation that fired
@@ -86,6 +88,10 @@ type Result struct {
 	Events      int64
 	Elapsed     time.Duration
 	RuleSources []string // where the rules came from
+	// With Options.Profile: the rules by the time their conditions took,
+	// most expensive first, and the time of the shared prefilter scan.
+	Costs         []sigma.RuleCost
+	PrefilterTime time.Duration
 
 	rules  []*sigma.Rule // index of matchKey.rule
 	stores []*store
@@ -322,6 +328,8 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			m := rs.NewMatcher()
+			m.Profile(opt.Profile)
+			defer func() { c.costs, c.prefTime = m.Costs(), m.PrefilterTime() }()
 			for b := range work {
 				for i := range b.evs {
 					ev := &b.evs[i]
@@ -380,7 +388,18 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 
 	counts := make([]int64, len(all))
 	var based []*Match
+	costs := map[*sigma.Rule]*sigma.RuleCost{}
 	for _, c := range cols {
+		res.PrefilterTime += c.prefTime
+		for _, rc := range c.costs {
+			if t := costs[rc.Rule]; t != nil {
+				t.Evals += rc.Evals
+				t.Time += rc.Time
+			} else {
+				rc := rc
+				costs[rc.Rule] = &rc
+			}
+		}
 		based = append(based, c.based...)
 		res.Dropped += c.dropped
 		for i, n := range c.counts {
@@ -388,6 +407,15 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		}
 		res.keys = append(res.keys, c.store.keys...)
 	}
+	for _, rc := range costs {
+		res.Costs = append(res.Costs, *rc)
+	}
+	sort.Slice(res.Costs, func(i, j int) bool {
+		if res.Costs[i].Time != res.Costs[j].Time {
+			return res.Costs[i].Time > res.Costs[j].Time
+		}
+		return res.Costs[i].Rule.ID < res.Costs[j].Rule.ID
+	})
 	sortKeys(res.keys, func(a, b int32) bool {
 		if all[a].Title != all[b].Title {
 			return all[a].Title < all[b].Title
@@ -446,11 +474,13 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 
 // collector is one matcher goroutine's findings.
 type collector struct {
-	store   *store
-	counts  []int64  // per rule index
-	based   []*Match // matches of rules that correlations use
-	dropped int64
-	err     error
+	costs    []sigma.RuleCost
+	prefTime time.Duration
+	store    *store
+	counts   []int64  // per rule index
+	based    []*Match // matches of rules that correlations use
+	dropped  int64
+	err      error
 }
 
 // sortMatches orders in-memory matches by time, then origin, then rule, so

@@ -62,7 +62,7 @@ func TestHuntCorrelationOnEVTX(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "spray.yml"), []byte(sprayRules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), []string{evtx}, Options{RulePaths: []string{dir}})
+	res, err := Run(context.Background(), []string{evtx}, Options{RulePaths: []string{dir}, Profile: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +72,11 @@ func TestHuntCorrelationOnEVTX(t *testing.T) {
 	// than once per 10 of its 294 attempts.
 	if res.Events != 295 || res.Matches < 1 || res.Matches > 29 || res.Suppressed != 294 {
 		t.Fatalf("events %d matches %d suppressed %d", res.Events, res.Matches, res.Suppressed)
+	}
+	// Profiling: the base rule's condition ran on each of the 294 events
+	// its log source routes to it (4648), not on the log clearing (1102).
+	if len(res.Costs) != 1 || res.Costs[0].Rule.Name != "explicit_credential_logon" || res.Costs[0].Evals != 294 || res.Costs[0].Time <= 0 {
+		t.Errorf("costs %+v", res.Costs)
 	}
 	var got []*Match
 	if err := res.Each(func(m *Match) error { c := *m; got = append(got, &c); return nil }); err != nil {

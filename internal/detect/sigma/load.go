@@ -210,6 +210,8 @@ func (l *loader) loadFile(path string, read func() ([]byte, error)) {
 				l.fail(path, i, n.line, n, err)
 				continue
 			}
+			// Where it is, for the errors of resolving its references.
+			c.Doc, c.Line = i, n.line
 			l.rs.correlations = append(l.rs.correlations, c)
 		case n.get("filter") != nil && n.get("detection") == nil:
 			f, err := parseFilter(n, path, i, &l.opt)
