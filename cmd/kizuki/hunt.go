@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -67,6 +68,12 @@ Exit status is 0 whatever was found.`,
 					return fmt.Errorf("--cpuprofile: %w", err)
 				}
 				defer pprof.StopCPUProfile()
+			}
+			// Memory stays under 1 GB whatever the input: matches go to
+			// disk past a budget, and the collector works harder as the
+			// heap nears this limit (GOMEMLIMIT overrides it).
+			if os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(768 << 20)
 			}
 			res, err := hunt.Run(cmd.Context(), args, opt)
 			if err != nil {
