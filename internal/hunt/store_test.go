@@ -1,10 +1,14 @@
 package hunt
 
 import (
+	"bytes"
+	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/kizuki-dev/kizuki/internal/detect/sigma"
 	"github.com/kizuki-dev/kizuki/internal/event"
 )
 
@@ -66,3 +70,55 @@ func TestDecodeCorrupt(t *testing.T) {
 		}
 	}
 }
+
+// Render writes exactly what Each yields, in the same order, when the
+// timeline spans many blocks rendered on several goroutines; an error of
+// the writer stops it.
+func TestRenderOrder(t *testing.T) {
+	dir := t.TempDir()
+	res := &Result{rules: []*sigma.Rule{{ID: "a", Title: "A"}, {ID: "b", Title: "B"}}}
+	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	for w := 0; w < 3; w++ {
+		s := newStore(w, 64<<10, dir)
+		for i := 0; i < 3000; i++ {
+			var ev event.Event
+			ev.Time = base.Add(time.Duration(i*3+w) * time.Millisecond)
+			ev.Origin = event.Origin{File: "x.evtx", Record: int64(i*3 + w + 1)}
+			ev.SetExtra("n", strconv.Itoa(i*3+w))
+			if err := s.add(int32(i%2), &ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res.stores = append(res.stores, s)
+		res.keys = append(res.keys, s.keys...)
+		defer s.close()
+	}
+	sortKeys(res.keys, func(a, b int32) bool { return a < b })
+	line := func(b []byte, m *Match) []byte {
+		return append(append(append(b, m.Rule.ID...), m.Event.Extra("n")...), '\n')
+	}
+	var want []byte
+	if err := res.Each(func(m *Match) error { want = line(want, m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := res.Render(&got, line); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) || bytes.Count(want, []byte("\n")) != 9000 {
+		t.Fatalf("Render and Each differ (%d and %d bytes)", got.Len(), len(want))
+	}
+	// In time order: n counts up.
+	for i, l := range strings.Split(strings.TrimSpace(string(want)), "\n") {
+		if l[1:] != strconv.Itoa(i) {
+			t.Fatalf("line %d is %q", i, l)
+		}
+	}
+	if err := res.Render(failWriter{}, line); err == nil {
+		t.Error("a failing writer gave no error")
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
