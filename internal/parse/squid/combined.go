@@ -130,11 +130,10 @@ func field(s string, i int) (v string, next int, ok bool) {
 
 // Parse implements parse.Parser.
 func (Combined) Parse(rec []byte, ev *event.Event, pc *parse.Context) error {
-	b := trim(rec)
-	if len(b) == 0 || b[0] == '#' {
+	s := trimmedString(rec, ev)
+	if len(s) == 0 || s[0] == '#' {
 		return parse.ErrSkip
 	}
-	s := string(b)
 	var client, ident, user string
 	i := 0
 	client, i = token(s, i)

@@ -95,11 +95,10 @@ var nativeFieldNames = [10]string{"time", "elapsed", "client", "code/status", "b
 
 // Parse implements parse.Parser.
 func (Native) Parse(rec []byte, ev *event.Event, pc *parse.Context) error {
-	b := trim(rec)
-	if len(b) == 0 || b[0] == '#' {
+	s := trimmedString(rec, ev)
+	if len(s) == 0 || s[0] == '#' {
 		return parse.ErrSkip
 	}
-	s := string(b)
 	var f [10]string
 	i := 0
 	n := 0

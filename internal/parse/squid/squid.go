@@ -50,6 +50,24 @@ func trim(b []byte) []byte {
 	return b
 }
 
+// trimmedString returns rec without its surrounding blanks as a string. The
+// pipeline has set ev.Raw to rec already (parse.Parser's contract); the
+// fields are then substrings of ev.Raw, and parsing a line copies nothing.
+// Callers that did not set ev.Raw get a copy.
+func trimmedString(rec []byte, ev *event.Event) string {
+	start, end := 0, len(rec)
+	for start < end && (isSpace(rec[start]) || rec[start] == '\r' || rec[start] == '\n') {
+		start++
+	}
+	for end > start && (isSpace(rec[end-1]) || rec[end-1] == '\r' || rec[end-1] == '\n') {
+		end--
+	}
+	if len(ev.Raw) == len(rec) && ev.Raw == string(rec) {
+		return ev.Raw[start:end]
+	}
+	return string(rec[start:end])
+}
+
 func skipSpaces(s string, i int) int {
 	for i < len(s) && isSpace(s[i]) {
 		i++
