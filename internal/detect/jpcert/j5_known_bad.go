@@ -250,14 +250,23 @@ func j5HostIP(h string) netip.Addr {
 }
 
 func (d *j5) proxy(ev *event.Event) {
-	host := ev.Get(event.Domain)
+	// The Squid parsers store Domain in lower case (no need to look at
+	// every letter of every host again); another source's, or a host taken
+	// from the URL here, may not be.
+	host, lowHost := ev.Get(event.Domain), ""
 	url := ev.Get(event.URL)
-	if host == "" && url != "" {
+	switch {
+	case host == "" && url != "":
 		host, _ = j16HostPort(url)
+		lowHost = lowerASCII(host)
+	case ev.Source == "squid" || ev.Source == "squid-combined":
+		lowHost = host
+	default:
+		lowHost = lowerASCII(host)
 	}
 	var hit j5Hit
 	ok := false
-	if len(d.urlHosts) > 0 && url != "" && d.urlHosts[lowerASCII(host)] && d.m.IOCURL(url) {
+	if len(d.urlHosts) > 0 && url != "" && d.urlHosts[lowHost] && d.m.IOCURL(url) {
 		hit, ok = j5Hit{kind: j5URL, indicator: org.NormalizeURL(url), matched: url, domain: host}, true
 	}
 	if !ok {
