@@ -278,6 +278,8 @@ func (f *fieldSink) leaf(n int) bool {
 		f.add(name, start, end, kindField)
 	case secEventData:
 		switch {
+		case n == 2:
+			return false // an empty <EventData/>: no field
 		case n == 3 && name == "Data" && f.dataName != "":
 			f.record(progEntry{name: f.dataName, kind: kindData}, start, end)
 			f.add(f.dataName, start, end, kindData)
@@ -307,7 +309,10 @@ func (f *fieldSink) leaf(n int) bool {
 		}
 	default:
 		// UserData's leaves, and any other section's (ProcessingErrorData,
-		// DebugData...).
+		// DebugData...); an empty <UserData/> is no field.
+		if n == 2 {
+			return false
+		}
 		f.record(progEntry{name: name, kind: kindData}, start, end)
 		f.add(name, start, end, kindData)
 	}

@@ -243,6 +243,9 @@ func parseEvent(b []byte, ev *event.Event) error {
 						SetField(ev, name, v)
 					}
 				case "EventData":
+					if n == 2 {
+						break // an empty <EventData/>: no field
+					}
 					if n == 3 && name == "Data" {
 						if dataName != "" {
 							SetDataField(ev, dataName, string(text))
@@ -265,8 +268,11 @@ func parseEvent(b []byte, ev *event.Event) error {
 					}
 				default:
 					// UserData's leaves, and any other section's
-					// (ProcessingErrorData, DebugData...).
-					SetDataField(ev, name, string(text))
+					// (ProcessingErrorData, DebugData...); an empty
+					// <UserData/> is no field.
+					if n > 2 {
+						SetDataField(ev, name, string(text))
+					}
 				}
 			}
 			stack = stack[:n-1]

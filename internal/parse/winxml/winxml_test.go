@@ -565,3 +565,16 @@ func TestUserDataChannelKeepsSystemChannel(t *testing.T) {
 		t.Errorf("empty UserData leaf: %q %v", v, ok)
 	}
 }
+
+// An empty <EventData/> or <UserData/> section is no field at all.
+func TestEmptySectionIsNoField(t *testing.T) {
+	for _, section := range []string{"<EventData/>", "<UserData/>", "<EventData></EventData>"} {
+		rec := `<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='P'/><EventID>7036</EventID><TimeCreated SystemTime='2019-03-19T23:34:25.1234567Z'/><Channel>System</Channel><Computer>WS01</Computer></System>` + section + `</Event>`
+		ev := parseOne(t, rec)
+		for _, name := range []string{"EventData", "UserData"} {
+			if _, ok := ev.LookupOK(name); ok {
+				t.Errorf("%s: field %s", section, name)
+			}
+		}
+	}
+}
