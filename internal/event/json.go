@@ -50,15 +50,25 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafe[c] says ASCII byte c needs no escape in a JSON string.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // AppendString appends s as a JSON string literal. Invalid UTF-8 becomes
 // U+FFFD (the raw_base64 field keeps the exact bytes where it matters).
+// <, > and & are written as they are (encoding/json escapes them for HTML;
+// this output is for log tools, and Windows XML records stay readable).
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
