@@ -457,3 +457,21 @@ func TestStop(t *testing.T) {
 		t.Errorf("MaxChunks: %v, %+v", err, st)
 	}
 }
+
+// A template whose fields repeat a name (two <Data Name='X'>, or a field
+// named TimeCreated) is not "unique": its records take the path that looks
+// for an earlier field of the same name, as winxml does.
+func TestUniqueNames(t *testing.T) {
+	ok := []progEntry{{name: "A"}, {name: "B"}, {kind: kindTime}, {unnamed: true}, {unnamed: true}}
+	if !uniqueNames(ok) {
+		t.Error("distinct names reported as repeated")
+	}
+	for _, bad := range [][]progEntry{
+		{{name: "A"}, {name: "B"}, {name: "A"}},
+		{{name: "TimeCreated"}, {kind: kindTime}},
+	} {
+		if uniqueNames(bad) {
+			t.Errorf("%+v reported unique", bad)
+		}
+	}
+}

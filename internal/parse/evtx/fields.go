@@ -42,6 +42,9 @@ type fieldSink struct {
 	strs     []string
 	rec      *recorder // while recording a field program
 	spanMark int       // len(rec.spans) when textStart was set
+	// unique: the entries have distinct names (set by a program that
+	// checked it once for its template): finish appends them directly.
+	unique bool
 }
 
 // section is the child of <Event> being read, which decides how its leaves
@@ -91,6 +94,7 @@ func (f *fieldSink) reset() {
 	f.vals, f.textStart, f.spanMark = f.vals[:0], 0, 0
 	f.ents, f.unnamed, f.keywords = f.ents[:0], f.unnamed[:0], f.keywords[:0]
 	f.dataName, f.haveTime, f.haveID, f.sysChan = "", false, false, span{}
+	f.unique = false
 	if len(f.intern) > 1<<14 {
 		clear(f.intern)
 	}
@@ -359,9 +363,16 @@ func (f *fieldSink) finish(ev *event.Event, written time.Time) error {
 		case !fast:
 			winxml.SetDataField(ev, e.name, v)
 		case e.kind == kindField:
-			if v != "" {
+			if v == "" {
+				break
+			}
+			if f.unique {
+				ev.AppendExtra(e.name, v)
+			} else {
 				ev.SetExtra(e.name, v)
 			}
+		case f.unique:
+			ev.AppendExtra(e.name, v)
 		default:
 			ev.SetExtraValue(e.name, v)
 		}
