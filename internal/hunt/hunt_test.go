@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kizuki-dev/kizuki/internal/event"
 	"github.com/kizuki-dev/kizuki/internal/testutil"
 )
 
@@ -118,5 +119,33 @@ func TestHuntCorrelationOnEVTX(t *testing.T) {
 	res2.Each(func(m *Match) error { titles = append(titles, m.Rule.Title); return nil })
 	if strings.Join(titles, "|") != "Security Event Log Cleared" {
 		t.Errorf("built-in pack, high and above: %q", titles)
+	}
+}
+
+// OTRF's recordings ship zipped: the hunt reads the JSON lines inside the
+// archive, and the built-in pack finds the comsvcs.dll MiniDump of LSASS
+// it records (in Security 4688 and in Sysmon 1), with the member as origin.
+func TestHuntZippedRecording(t *testing.T) {
+	zipped := testutil.Dataset(t, "windows/mordor/atomic/windows/credential_access/host/psh_lsass_memory_dump_comsvcs.zip")
+	res, err := Run(context.Background(), []string{zipped}, Options{MinLevel: "high"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	if len(res.Files) != 1 || res.Files[0].Format != "winjson" || res.Files[0].Compression != "zip" || res.Events < 100 {
+		t.Fatalf("files %+v, %d events", res.Files[0], res.Events)
+	}
+	var channels []string
+	res.Each(func(m *Match) error {
+		if m.Rule.Title == "LSASS Memory Dump Through Comsvcs.dll" {
+			channels = append(channels, m.Event.Get(event.Channel))
+			if !strings.HasPrefix(m.Event.Origin.String(), zipped+"!") {
+				t.Errorf("origin %s", m.Event.Origin)
+			}
+		}
+		return nil
+	})
+	if strings.Join(channels, "|") != "Security|Microsoft-Windows-Sysmon/Operational" {
+		t.Errorf("comsvcs matches in %q", channels)
 	}
 }

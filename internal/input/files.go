@@ -1,9 +1,11 @@
 // Package input finds and opens log files: plain, gzip or zstd (recognized
-// by their magic bytes, whatever the file is called), folders walked
+// by their magic bytes, whatever the file is called), the members of .zip
+// archives (public datasets such as OTRF's ship zipped), folders walked
 // recursively, and "-" for standard input.
 package input
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -22,10 +24,42 @@ import (
 
 // File is one input to read.
 type File struct {
-	Path     string    // as given or found; "-" for stdin
+	Path     string    // as given or found; "-" for stdin; ARCHIVE!MEMBER for a zip member
 	ModTime  time.Time // modification time (zero for stdin)
 	Explicit bool      // named on the command line rather than found in a folder
+	// Archive and Member locate a member of a .zip archive.
+	Archive, Member string
 }
+
+// MaxArchiveMembers bounds the members listed from one .zip archive.
+const MaxArchiveMembers = 100_000
+
+// expandZip lists the members of the zip archive at path (folders and
+// hidden members left out), or returns an error when it is not a readable
+// zip archive.
+func expandZip(path string) ([]File, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("zip %s: %w", path, err)
+	}
+	defer zr.Close()
+	var out []File
+	for _, m := range zr.File {
+		if m.FileInfo().IsDir() || strings.HasPrefix(filepath.Base(m.Name), ".") {
+			continue
+		}
+		if len(out) == MaxArchiveMembers {
+			return nil, fmt.Errorf("zip %s: more than %d members", path, MaxArchiveMembers)
+		}
+		out = append(out, File{Path: path + "!" + m.Name, ModTime: m.Modified, Archive: path, Member: m.Name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// isZipName reports whether a file is taken for a zip archive: by its name,
+// so that a log that happens to start with "PK" is not opened as one.
+func isZipName(path string) bool { return strings.EqualFold(filepath.Ext(path), ".zip") }
 
 // Expand turns command-line paths into files: a folder yields every regular
 // file below it and every symbolic link to one (sorted, hidden entries
@@ -42,6 +76,14 @@ func Expand(paths []string) ([]File, error) {
 			return nil, fmt.Errorf("input %s: %w", p, err)
 		}
 		if !st.IsDir() {
+			if isZipName(p) {
+				members, err := expandZip(p)
+				if err != nil {
+					return nil, fmt.Errorf("input %w", err)
+				}
+				out = append(out, members...)
+				continue
+			}
 			out = append(out, File{Path: p, ModTime: st.ModTime(), Explicit: true})
 			continue
 		}
@@ -75,6 +117,14 @@ func Expand(paths []string) ([]File, error) {
 			default:
 				return nil
 			}
+			if isZipName(path) {
+				// A damaged archive is kept as a file: it is then
+				// reported as not read, like any unknown file.
+				if members, err := expandZip(path); err == nil {
+					found = append(found, members...)
+					return nil
+				}
+			}
 			found = append(found, File{Path: path, ModTime: info.ModTime()})
 			return nil
 		})
@@ -95,6 +145,7 @@ const (
 	Plain Compression = ""
 	Gzip  Compression = "gzip"
 	Zstd  Compression = "zstd"
+	Zip   Compression = "zip" // a member of a zip archive (deflated or stored)
 )
 
 // Reader is an opened, decompressed input.
@@ -103,6 +154,7 @@ type Reader struct {
 	Compression Compression
 	closers     []io.Closer
 	file        *os.File
+	member      bool // a zip member
 }
 
 // Buffered returns the buffered reader of an uncompressed input (reading
@@ -155,9 +207,18 @@ const BufferSize = 256 << 10
 func OpenBuffered(f File, stdin io.Reader, br *bufio.Reader) (*Reader, error) {
 	var src io.Reader
 	r := &Reader{}
-	if f.Path == "-" {
+	switch {
+	case f.Archive != "":
+		rc, err := openMember(f)
+		if err != nil {
+			return nil, err
+		}
+		r.closers = append(r.closers, rc)
+		r.member = true
+		src = rc
+	case f.Path == "-":
 		src = stdin
-	} else {
+	default:
 		fh, err := os.Open(f.Path)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", f.Path, err)
@@ -188,5 +249,31 @@ func OpenBuffered(f File, stdin io.Reader, br *bufio.Reader) (*Reader, error) {
 	default:
 		r.Reader = br
 	}
+	if r.member && r.Compression == Plain {
+		r.Compression = Zip
+	}
 	return r, nil
+}
+
+// openMember opens a member of a zip archive for reading.
+func openMember(f File) (io.ReadCloser, error) {
+	zr, err := zip.OpenReader(f.Archive)
+	if err != nil {
+		return nil, fmt.Errorf("zip %s: %w", f.Archive, err)
+	}
+	for _, m := range zr.File {
+		if m.Name == f.Member {
+			rc, err := m.Open()
+			if err != nil {
+				zr.Close()
+				return nil, fmt.Errorf("zip %s: %s: %w", f.Archive, f.Member, err)
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{rc, closerFunc(func() error { rc.Close(); return zr.Close() })}, nil
+		}
+	}
+	zr.Close()
+	return nil, fmt.Errorf("zip %s: no member %s", f.Archive, f.Member)
 }

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"errors"
@@ -313,5 +314,81 @@ func TestExpandSymlinks(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "logs/a.log logs/b.log" {
 		t.Errorf("got %v", got)
+	}
+}
+
+// A .zip archive, named or found in a folder, yields its members
+// (ARCHIVE!MEMBER; folders and hidden members left out); a member is read
+// decompressed, and a gzip member inside it too. A damaged archive in a
+// folder is kept as a plain file (to be reported as unreadable); one named
+// on the command line is an error.
+func TestZipArchives(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	add := func(name string, data []byte) {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	var gz bytes.Buffer
+	gw := gzip.NewWriter(&gz)
+	gw.Write([]byte("inner gzip line\n"))
+	gw.Close()
+	add("a.log", []byte("first line\n"))
+	add("sub/b.log.gz", gz.Bytes())
+	add("sub/.hidden", []byte("x"))
+	if _, err := zw.Create("empty-dir/"); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	archive := filepath.Join(dir, "logs", "set.ZIP")
+	os.MkdirAll(filepath.Dir(archive), 0o755)
+	if err := os.WriteFile(archive, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "logs", "broken.zip"), []byte("PK\x03\x04 not really"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, arg := range []string{archive, filepath.Join(dir, "logs")} {
+		files, err := Expand([]string{arg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, f := range files {
+			paths = append(paths, strings.TrimPrefix(f.Path, dir+"/"))
+		}
+		want := "logs/set.ZIP!a.log logs/set.ZIP!sub/b.log.gz"
+		if arg != archive {
+			want = "logs/broken.zip " + want
+		}
+		if strings.Join(paths, " ") != want {
+			t.Errorf("Expand(%s) = %v", arg, paths)
+		}
+	}
+	files, _ := Expand([]string{archive})
+	for i, want := range []struct {
+		text string
+		comp Compression
+	}{{"first line\n", Zip}, {"inner gzip line\n", Gzip}} {
+		r, err := Open(files[i], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || string(got) != want.text || r.Compression != want.comp || r.File() != nil || r.Buffered() != nil {
+			t.Errorf("%s: %q %v compression %q", files[i].Path, got, err, r.Compression)
+		}
+	}
+	if _, err := Expand([]string{filepath.Join(dir, "logs", "broken.zip")}); err == nil {
+		t.Error("a damaged archive named on the command line: no error")
+	}
+	if _, err := Open(File{Path: archive + "!nope", Archive: archive, Member: "nope"}, nil); err == nil {
+		t.Error("a missing member: no error")
 	}
 }
