@@ -839,10 +839,7 @@ func TestOracleAD(t *testing.T) {
 	}
 	var burst []hostDay
 	for k, n := range counts {
-		var others []int
-		for _, m := range perHost[k.ip] {
-			others = append(others, m)
-		}
+		others := append([]int(nil), perHost[k.ip]...)
 		sort.Ints(others)
 		median := others[len(others)/2]
 		if n >= 50 && n >= 5*median {

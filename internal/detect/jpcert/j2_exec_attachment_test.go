@@ -55,7 +55,7 @@ func TestJ2Severities(t *testing.T) {
 		{"rlo", "invoice\u202Efdp.exe", alert.Critical, "executable", "displayed_as", "invoiceexe.pdf", "invoice[U+202E]fdp.exe"},
 		{"rlo non-exec", "photo\u202Egnp.doc", alert.Medium, "bidi-override", "displayed_as", "photocod.png", "bidirectional override"},
 		{"archive", "documents.zip", alert.Low, "archive", "extension", "zip", "archive attachment"},
-		{"archive rlo", "report‮xcod.zip", alert.Medium, "archive", "displayed_as", "reportpiz.docx", "archive attachment"},
+		{"archive rlo", "report\u202excod.zip", alert.Medium, "archive", "displayed_as", "reportpiz.docx", "archive attachment"},
 		{"archive lzh", "資料.LZH", alert.Low, "archive", "extension", "lzh", "資料.LZH"},
 	}
 	for _, c := range cases {

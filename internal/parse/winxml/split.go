@@ -29,7 +29,7 @@ func (Parser) Split(r io.Reader, fn func(rec []byte, line int64) error) error {
 		if s.atEOF() {
 			return nil
 		}
-		b := s.buf[s.off:]
+		var b []byte
 		switch {
 		case hasPrefixMore(s, "<?"):
 			if err := s.skipPast("?>"); err != nil {
