@@ -427,7 +427,7 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 	}
 	res.Matches = int64(len(res.keys))
 	for i, r := range all {
-		if !timeline[i] && counts[i] > 0 && r.Correlated {
+		if suppressed(rs, r) {
 			res.Suppressed += counts[i]
 		}
 	}
