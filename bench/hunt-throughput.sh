@@ -41,19 +41,9 @@ find "$DATASETS/windows" -name "*.evtx" -type f -exec cat {} + > /dev/null  # wa
 "$OUT/kizuki" rules check "$RULES" > "$OUT/rules-check.txt" || true
 loaded=$(tail -1 "$OUT/rules-check.txt")
 
-# RUNS runs (default 5): the fastest (interference from other work on a
-# shared machine only adds time), the median, and the largest peak RSS.
-RUNS=${RUNS:-5}
-best=""; rss=0; all=""
-for _ in $(seq "$RUNS"); do
-  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$OUT/kizuki" hunt --format json --rules "$RULES" "$CORPUS" > "$OUT/hunt.json" 2> "$OUT/hunt.stderr"
-  read -r sec kib < "$OUT/time.txt"
-  all="$all $sec"
-  if [ -z "$best" ] || awk "BEGIN{exit !($sec < $best)}"; then best=$sec; fi
-  if [ "$kib" -gt "$rss" ]; then rss=$kib; fi
-done
-median=$(echo $all | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
-matches=$(wc -l < "$OUT/hunt.json")
+. bench/lib.sh
+measure "$OUT/kizuki" hunt --format json --rules "$RULES" "$CORPUS"
+matches=$(wc -l < "$OUT/stdout.txt")
 events=$total
 
 awk -v e="$events" -v s="$best" -v med="$median" -v n="$RUNS" -v m="$rss" -v c="$(nproc)" -v f="$(find "$CORPUS" -name '*.evtx' | wc -l)" \

@@ -29,23 +29,7 @@ lines=$(wc -l < "$LOG")
 bytes=$(stat -c %s "$LOG")
 cat "$LOG" > /dev/null   # warm the page cache
 
-# RUNS runs (default 5); sets $best (the fastest: interference from other
-# work on a shared machine only ever adds time), $median, and $rss (KiB,
-# the largest of all runs).
-RUNS=${RUNS:-5}
-measure() {
-  best=""; rss=0; all=""
-  for _ in $(seq "$RUNS"); do
-    # Output goes to a file, not /dev/null: GNU grep stops at the first
-    # match when it sees its output is /dev/null.
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/stdout.txt" 2> "$OUT/stderr.txt"
-    read -r sec kib < "$OUT/time.txt"
-    all="$all $sec"
-    if [ -z "$best" ] || awk "BEGIN{exit !($sec < $best)}"; then best=$sec; fi
-    if [ "$kib" -gt "$rss" ]; then rss=$kib; fi
-  done
-  median=$(echo $all | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
-}
+. bench/lib.sh
 
 measure "$OUT/kizuki" analyze --format json --config examples/org.yaml "$LOG"; ours=$best; ours_med=$median; ours_rss=$rss
 measure grep -c TCP_ "$LOG"; grep_s=$best

@@ -103,17 +103,11 @@ with its evidence lines and what to check next. Exit status is 0 whatever was fo
 			if opt.Until, err = parseTimeFlag("--until", until, m.Location); err != nil {
 				return err
 			}
-			if cpuprofile != "" {
-				f, err := os.Create(cpuprofile)
-				if err != nil {
-					return fmt.Errorf("--cpuprofile: %w", err)
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return fmt.Errorf("--cpuprofile: %w", err)
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := startCPUProfile(cpuprofile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			run, err := analyze.Run(cmd.Context(), m, args, opt)
 			if err != nil {
 				return err
@@ -282,6 +276,23 @@ func appendText(dst []byte, ev *event.Event) []byte {
 		}
 	})
 	return dst
+}
+
+// startCPUProfile starts the hidden --cpuprofile of analyze and hunt ("" does
+// nothing); stop ends it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // parseTimeFlag accepts RFC 3339 or a local date / date and time.

@@ -26,16 +26,19 @@ func details(m *Match, max int, sep string) string {
 	}
 	ev := m.Event
 	names := detailFields
+	var seen map[string]bool // only the rule's own fields can repeat a name
 	if len(m.Rule.Fields) > 0 {
 		names = append(append([]string(nil), m.Rule.Fields...), detailFields...)
+		seen = map[string]bool{}
 	}
 	var b strings.Builder
-	seen := map[string]bool{}
 	for _, n := range names {
-		if seen[n] {
-			continue
+		if seen != nil {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
 		}
-		seen[n] = true
 		v, ok := ev.LookupOK(n)
 		if !ok || v == "" || v == "-" {
 			continue

@@ -78,19 +78,11 @@ func runContainer(ctx context.Context, f input.File, held io.Reader, file *os.Fi
 	}
 	fn := func(ev *event.Event) error {
 		rep.Records++
-		if (!opt.Since.IsZero() && ev.Time.Before(opt.Since)) || (!opt.Until.IsZero() && !ev.Time.Before(opt.Until)) {
+		if opt.outOfRange(ev.Time) {
 			rep.OutOfRange++
 			return nil
 		}
-		rep.Events++
-		if !ev.Time.IsZero() {
-			if rep.First.IsZero() || ev.Time.Before(rep.First) {
-				rep.First = ev.Time
-			}
-			if ev.Time.After(rep.Last) {
-				rep.Last = ev.Time
-			}
-		}
+		rep.count(ev)
 		if opt.Batch == nil {
 			observe(ev)
 			return nil

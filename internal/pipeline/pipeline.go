@@ -483,15 +483,7 @@ func runFile(ctx context.Context, src io.Reader, path string, p parse.Parser, pc
 		}
 		for i := 0; i < res.n; i++ {
 			ev := &res.events[i]
-			rep.Events++
-			if !ev.Time.IsZero() {
-				if rep.First.IsZero() || ev.Time.Before(rep.First) {
-					rep.First = ev.Time
-				}
-				if ev.Time.After(rep.Last) {
-					rep.Last = ev.Time
-				}
-			}
+			rep.count(ev)
 			if opt.Batch == nil {
 				observe(ev)
 			}
@@ -629,7 +621,7 @@ func parseJob(j *job, path string, p parse.Parser, pc *parse.Context, opt Option
 			}
 			return
 		}
-		if (!opt.Since.IsZero() && ev.Time.Before(opt.Since)) || (!opt.Until.IsZero() && !ev.Time.Before(opt.Until)) {
+		if opt.outOfRange(ev.Time) {
 			res.outOfRange++
 			return
 		}
@@ -667,6 +659,26 @@ func safeParse(p parse.Parser, rec []byte, ev *event.Event, pc *parse.Context) (
 		}
 	}()
 	return p.Parse(rec, ev, pc)
+}
+
+// outOfRange reports whether t is outside [Since, Until).
+func (opt *Options) outOfRange(t time.Time) bool {
+	return (!opt.Since.IsZero() && t.Before(opt.Since)) || (!opt.Until.IsZero() && !t.Before(opt.Until))
+}
+
+// count adds a delivered event to the report: one more event, and the
+// file's first and last times.
+func (r *FileReport) count(ev *event.Event) {
+	r.Events++
+	if ev.Time.IsZero() {
+		return
+	}
+	if r.First.IsZero() || ev.Time.Before(r.First) {
+		r.First = ev.Time
+	}
+	if ev.Time.After(r.Last) {
+		r.Last = ev.Time
+	}
 }
 
 // Summary formats counts for logs.

@@ -1,8 +1,6 @@
 package jpcert
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -14,52 +12,32 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/org"
 	"github.com/kizuki-dev/kizuki/internal/parse"
 	"github.com/kizuki-dev/kizuki/internal/parse/squid"
+	"github.com/kizuki-dev/kizuki/internal/testutil"
 )
 
-// streamEvents parses n Squid native lines shaped like the analyze
-// package's BenchmarkAnalyzeSquid input: 2000 clients, Zipf-distributed
-// destinations over 50,000 hosts, mostly CONNECT and GET, during office
-// hours. Generated once per process.
+// streamEvents parses the n Squid native lines of testutil.SquidBenchLines,
+// the analyze package's BenchmarkAnalyzeSquid input. Generated once per
+// process.
 var streamEvents = sync.OnceValues(func() ([]event.Event, error) {
 	const n = 500_000
-	r := rand.New(rand.NewPCG(1, 2))
-	tpl := []string{
-		"%.3f %6d %s TCP_TUNNEL/200 5120 CONNECT h%d.example%d.com:443 - HIER_DIRECT/203.0.113.9 -",
-		"%.3f %6d %s TCP_MISS/200 74769 GET http://h%d.example%d.com/xxx/apt.zip - DEFAULT_PARENT/113.0.0.1 application/zip-compressed",
-		"%.3f %6d %s TCP_MISS/200 553 POST http://h%d.example%d.com/blog/ - HIER_DIRECT/203.0.113.9 text/html",
-		"%.3f %6d %s TCP_DENIED/403 3641 CONNECT h%d.example%d.com:8089 - NONE/- text/html",
-	}
-	pick := func() string {
-		switch x := r.IntN(1000); {
-		case x < 500:
-			return tpl[0]
-		case x < 900:
-			return tpl[1]
-		case x < 999:
-			return tpl[2]
-		default:
-			return tpl[3]
-		}
-	}
-	zipf := rand.NewZipf(r, 1.1, 1, 49_999)
-	t := 1422835200.0
 	p := squid.NewNative()
 	pc := parse.NewContext(nil, time.Time{})
-	evs := make([]event.Event, n)
-	for i := range evs {
-		t += r.Float64() * 0.05
-		client := fmt.Sprintf("192.168.%d.%d", 100+r.IntN(8), 1+r.IntN(250))
-		h := zipf.Uint64()
-		line := fmt.Sprintf(pick(), t, r.IntN(2000), client, h, h%50)
-		ev := &evs[i]
-		if err := p.Parse([]byte(line), ev, pc); err != nil {
-			return nil, err
+	evs := make([]event.Event, 0, n)
+	var err error
+	testutil.SquidBenchLines(n, func(line string) {
+		if err != nil {
+			return
+		}
+		evs = append(evs, event.Event{})
+		ev := &evs[len(evs)-1]
+		if err = p.Parse([]byte(line), ev, pc); err != nil {
+			return
 		}
 		ev.Source = "squid"
 		ev.Raw = line
-		ev.Origin = event.Origin{File: "access.log", Line: int64(i + 1)}
-	}
-	return evs, nil
+		ev.Origin = event.Origin{File: "access.log", Line: int64(len(evs))}
+	})
+	return evs, err
 })
 
 // BenchmarkProxyStream feeds the stream to each web proxy detector alone

@@ -30,24 +30,7 @@ func LoadPaths(paths []string, opt Options) (*Ruleset, []*LoadError) {
 			l.loadFile(p, func() ([]byte, error) { return readLimited(os.Open(p)) })
 			continue
 		}
-		var files []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				l.fail(path, 0, 0, nil, fmt.Errorf("read rules: %w", err))
-				return nil
-			}
-			if !d.IsDir() && isRuleFile(path) {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			l.fail(p, 0, 0, nil, fmt.Errorf("read rules: %w", err))
-		}
-		sort.Strings(files)
-		for _, f := range files {
-			l.loadFile(f, func() ([]byte, error) { return readLimited(os.Open(f)) })
-		}
+		l.loadTree(os.DirFS(p), func(rel string) string { return filepath.Join(p, rel) })
 	}
 	return l.finish()
 }
@@ -55,10 +38,17 @@ func LoadPaths(paths []string, opt Options) (*Ruleset, []*LoadError) {
 // LoadFS loads every .yml / .yaml file of fsys.
 func LoadFS(fsys fs.FS, opt Options) (*Ruleset, []*LoadError) {
 	l := newLoader(opt)
+	l.loadTree(fsys, func(rel string) string { return rel })
+	return l.finish()
+}
+
+// loadTree loads every rule file below the root of fsys, in path order;
+// name turns a path of fsys into the one rules and errors carry.
+func (l *loader) loadTree(fsys fs.FS, name func(string) string) {
 	var files []string
 	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			l.fail(path, 0, 0, nil, fmt.Errorf("read rules: %w", err))
+			l.fail(name(path), 0, 0, nil, fmt.Errorf("read rules: %w", err))
 			return nil
 		}
 		if !d.IsDir() && isRuleFile(path) {
@@ -67,13 +57,12 @@ func LoadFS(fsys fs.FS, opt Options) (*Ruleset, []*LoadError) {
 		return nil
 	})
 	if err != nil {
-		l.fail(".", 0, 0, nil, fmt.Errorf("read rules: %w", err))
+		l.fail(name("."), 0, 0, nil, fmt.Errorf("read rules: %w", err))
 	}
 	sort.Strings(files)
 	for _, f := range files {
-		l.loadFile(f, func() ([]byte, error) { return readLimited(fsys.Open(f)) })
+		l.loadFile(name(f), func() ([]byte, error) { return readLimited(fsys.Open(f)) })
 	}
-	return l.finish()
 }
 
 // LoadBytes loads the rules of one file's content; name is used as its Path.
