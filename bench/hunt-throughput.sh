@@ -20,18 +20,21 @@ mkdir -p "$OUT"
 
 go build -o "$OUT/kizuki" ./cmd/kizuki
 
-# The corpus: one folder of links to every .evtx, counted once.
+# The corpus: one folder holding every .evtx, counted once, then copies of
+# that folder. The files are hard links (regular files, as in an evidence
+# folder, and no copy of the bytes); symbolic links where the datasets are
+# on another file system.
 CORPUS="$OUT/evtx-corpus"
 rm -rf "$CORPUS"; mkdir -p "$CORPUS/r001"
 i=0
 while IFS= read -r f; do
-  i=$((i+1)); ln -s "$f" "$CORPUS/r001/$(printf %04d $i)-$(basename "$f")"
+  i=$((i+1)); dst="$CORPUS/r001/$(printf %04d $i)-$(basename "$f")"
+  ln "$f" "$dst" 2>/dev/null || ln -s "$f" "$dst"
 done < <(find "$DATASETS/windows" -name '*.evtx' -type f | sort)
 once=$("$OUT/kizuki" parse "$CORPUS/r001" 2>/dev/null | wc -l)
 reps=$(( (WANT + once - 1) / once ))
 for r in $(seq 2 "$reps"); do
-  cp -as "$(cd "$CORPUS/r001" && pwd)" "$CORPUS/r$(printf %03d "$r")" 2>/dev/null || \
-    { mkdir -p "$CORPUS/r$(printf %03d "$r")"; for l in "$CORPUS"/r001/*; do ln -s "$(readlink "$l")" "$CORPUS/r$(printf %03d "$r")/$(basename "$l")"; done; }
+  cp -al "$CORPUS/r001" "$CORPUS/r$(printf %03d "$r")"
 done
 total=$((once * reps))
 find "$DATASETS/windows" -name "*.evtx" -type f -exec cat {} + > /dev/null  # warm the page cache

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -474,6 +475,43 @@ func TestKeyByNameFindsEveryKey(t *testing.T) {
 	for _, n := range []string{"", "EventID", "Image", "ip", "CommandLine", "command_line_x"} {
 		if _, ok := KeyByName(n); ok {
 			t.Errorf("KeyByName(%q) found a key", n)
+		}
+	}
+}
+
+// plain8 must say exactly whether eight bytes need no escape: every byte
+// value at every position, among plain neighbours and among others.
+func TestPlain8(t *testing.T) {
+	plain := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	for _, fill := range []byte{'a', ' ', '~', 0x21, 0x5b, 0x5d, 0x7f} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(strings.Repeat(string(fill), 8))
+				b[pos] = byte(c)
+				if got, want := plain8(string(b)), plain(string(b)); got != want {
+					t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		var b [8]byte
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+			if rng.IntN(3) > 0 {
+				b[i] = byte(0x20 + rng.IntN(0x60))
+			}
+		}
+		if got, want := plain8(string(b[:])), plain(string(b[:])); got != want {
+			t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
 		}
 	}
 }

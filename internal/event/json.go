@@ -66,6 +66,14 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look: most values
+		// (paths, names, numbers) are plain ASCII.
+		for i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if jsonSafe[c] {
@@ -109,6 +117,22 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plain8 reports whether the 8 bytes of s are ASCII that a JSON string
+// holds as they are: no control byte, no '"', no '\\' and none >= 0x80.
+// The tests work on all bytes at once; each "any byte" test is exact.
+func plain8(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	quote := w ^ (ones * '"')
+	slash := w ^ (ones * '\\')
+	bad := w | // >= 0x80
+		(w-ones*0x20) & ^w | // < 0x20
+		(quote-ones) & ^quote | // '"'
+		(slash-ones) & ^slash // '\\'
+	return bad&highs == 0
 }
 
 // AppendInt appends n in decimal.

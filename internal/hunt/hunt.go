@@ -123,6 +123,9 @@ type matchReader struct {
 	ev  event.Event
 	buf []byte
 	m   Match
+	// alias: the event's strings point into buf or the stores' memory
+	// (no copy per match); they are valid until the next call of at.
+	alias bool
 }
 
 func (mr *matchReader) at(i int32) (*Match, error) {
@@ -130,7 +133,7 @@ func (mr *matchReader) at(i int32) (*Match, error) {
 		return mr.r.corr[-i-1], nil
 	}
 	k := &mr.r.keys[i]
-	if err := mr.r.stores[k.store].read(k, &mr.ev, &mr.buf); err != nil {
+	if err := mr.r.stores[k.store].read(k, &mr.ev, &mr.buf, mr.alias); err != nil {
 		return nil, err
 	}
 	mr.m = Match{Rule: mr.r.rules[k.rule], Event: &mr.ev}
@@ -182,13 +185,17 @@ func (r *Result) Render(w io.Writer, render func(dst []byte, m *Match) []byte) e
 	// At most this many rendered blocks wait to be written: memory stays
 	// bounded however many matches there are.
 	window := make(chan struct{}, workers*4)
+	// Their buffers are reused: a fresh one per block would be grown
+	// (and copied) from nothing a dozen times, for a megabyte or more.
+	bufs := make(chan []byte, workers*4)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for g := 0; g < workers; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mr := &matchReader{r: r}
+			// render appends each match before the next is read.
+			mr := &matchReader{r: r, alias: true}
 			for {
 				// A slot first, then the next block: blocks holding
 				// slots are then always the earliest unwritten ones,
@@ -205,6 +212,10 @@ func (r *Result) Render(w io.Writer, render func(dst []byte, m *Match) []byte) e
 					return
 				}
 				b := blocks[bi]
+				select {
+				case b.out = <-bufs:
+				default:
+				}
 				end := min((bi+1)*renderBlock, len(order))
 				for _, i := range order[bi*renderBlock : end] {
 					m, err := mr.at(i)
@@ -226,6 +237,10 @@ func (r *Result) Render(w io.Writer, render func(dst []byte, m *Match) []byte) e
 		}
 		if err == nil {
 			_, err = w.Write(b.out)
+		}
+		select {
+		case bufs <- b.out[:0]:
+		default:
 		}
 		b.out = nil
 		<-window
@@ -270,7 +285,19 @@ const memPerStore = 32 << 20
 // Run hunts paths with the rules of opt.
 func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 	start := time.Now()
+	// The folders are listed while the rules load: both take a moment
+	// (thousands of rules, tens of thousands of files) on one core each.
+	type listing struct {
+		files []input.File
+		err   error
+	}
+	listed := make(chan listing, 1)
+	go func() {
+		files, err := input.Expand(paths)
+		listed <- listing{files, err}
+	}()
 	rs, loadErrs, sources, err := LoadRules(opt)
+	l := <-listed
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +309,7 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		}
 		minRank = r
 	}
-	files, err := input.Expand(paths)
+	files, err := l.files, l.err
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"time"
+	"unsafe"
 
 	"github.com/kizuki-dev/kizuki/internal/event"
 )
@@ -105,8 +106,10 @@ func (s *store) spill() error {
 }
 
 // read decodes the match of k into ev (reset first). Once writing is over
-// it may run on several goroutines at once (ReadAt is pread).
-func (s *store) read(k *matchKey, ev *event.Event, buf *[]byte) error {
+// it may run on several goroutines at once (ReadAt is pread). With alias,
+// ev's strings point into *buf or the store's memory instead of a copy:
+// they are then valid only until the next read into buf.
+func (s *store) read(k *matchKey, ev *event.Event, buf *[]byte, alias bool) error {
 	var rec []byte
 	switch {
 	case k.disk:
@@ -120,7 +123,7 @@ func (s *store) read(k *matchKey, ev *event.Event, buf *[]byte) error {
 	default:
 		rec = s.mem[k.off : k.off+int64(k.n)]
 	}
-	return decodeMatch(rec, ev)
+	return decodeMatch(rec, ev, alias)
 }
 
 func (s *store) close() {
@@ -137,10 +140,17 @@ func appendStr(b []byte, s string) []byte {
 
 var errCorrupt = errors.New("corrupt match record")
 
-func decodeMatch(rec []byte, ev *event.Event) error {
+func decodeMatch(rec []byte, ev *event.Event, alias bool) error {
 	ev.Reset()
 	// One string for the whole record: every field is a substring of it.
-	d := decoder{b: rec, s: string(rec)}
+	var whole string
+	switch {
+	case alias && len(rec) > 0:
+		whole = unsafe.String(&rec[0], len(rec))
+	default:
+		whole = string(rec)
+	}
+	d := decoder{b: rec, s: whole}
 	t := d.varint()
 	ev.Time = time.Unix(0, t).UTC()
 	ev.Host = d.str()

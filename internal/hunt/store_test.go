@@ -39,14 +39,22 @@ func TestStoreSpill(t *testing.T) {
 	keys := append([]matchKey(nil), s.keys...)
 	sortKeys(keys, func(a, b int32) bool { return a < b })
 	check(t, s, keys, base, n)
+	s.close()
 }
 
 func check(t *testing.T, s *store, keys []matchKey, base time.Time, n int) {
 	t.Helper()
+	for _, alias := range []bool{false, true} {
+		checkOnce(t, s, keys, base, n, alias)
+	}
+}
+
+func checkOnce(t *testing.T, s *store, keys []matchKey, base time.Time, n int, alias bool) {
+	t.Helper()
 	var ev event.Event
 	var buf []byte
 	for j := range keys {
-		if err := s.read(&keys[j], &ev, &buf); err != nil {
+		if err := s.read(&keys[j], &ev, &buf, alias); err != nil {
 			t.Fatal(err)
 		}
 		i := n - 1 - j // the earliest event was added last
@@ -65,7 +73,7 @@ func check(t *testing.T, s *store, keys []matchKey, base time.Time, n int) {
 func TestDecodeCorrupt(t *testing.T) {
 	var ev event.Event
 	for _, rec := range [][]byte{nil, {0x80}, {2, 0xff, 0xff, 0xff, 0xff, 0x0f}, {2, 1, 'a', 1, 'b', 1, 'c', 0, 0, 5, 1}} {
-		if err := decodeMatch(rec, &ev); err == nil {
+		if err := decodeMatch(rec, &ev, true); err == nil {
 			t.Errorf("%x decoded without error", rec)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -63,7 +64,9 @@ func isZipName(path string) bool { return strings.EqualFold(filepath.Ext(path), 
 
 // Expand turns command-line paths into files: a folder yields every regular
 // file below it and every symbolic link to one (sorted, hidden entries
-// skipped, links to folders not followed), "-" yields stdin.
+// skipped, links to folders not followed), "-" yields stdin. Files found in
+// a folder carry no ModTime (links and named files do): Reader.ModTime reads
+// it once the file is open.
 func Expand(paths []string) ([]File, error) {
 	var out []File
 	for _, p := range paths {
@@ -87,7 +90,7 @@ func Expand(paths []string) ([]File, error) {
 			out = append(out, File{Path: p, ModTime: st.ModTime(), Explicit: true})
 			continue
 		}
-		var found []File
+		var found, links []File
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return fmt.Errorf("walk %s: %w", path, err)
@@ -99,42 +102,77 @@ func Expand(paths []string) ([]File, error) {
 				}
 				return nil
 			}
-			var info fs.FileInfo
 			switch {
 			case d.Type().IsRegular():
-				if info, err = d.Info(); err != nil {
-					return fmt.Errorf("stat %s: %w", path, err)
-				}
+				// No stat here: a hunt over tens of thousands of files
+				// would pay a system call each for a modification time
+				// only text formats need (Reader.ModTime gives it).
+				found = appendFound(found, File{Path: path})
 			case d.Type()&fs.ModeSymlink != 0:
-				// A link to a regular file is read (log folders often
-				// link the current file); links to folders are not
-				// followed, so a loop cannot make the walk endless.
-				st, err := os.Stat(path)
-				if err != nil || !st.Mode().IsRegular() {
-					return nil
-				}
-				info = st
-			default:
-				return nil
+				links = append(links, File{Path: path})
 			}
-			if isZipName(path) {
-				// A damaged archive is kept as a file: it is then
-				// reported as not read, like any unknown file.
-				if members, err := expandZip(path); err == nil {
-					found = append(found, members...)
-					return nil
-				}
-			}
-			found = append(found, File{Path: path, ModTime: info.ModTime()})
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
+		for _, l := range regularLinks(links) {
+			found = appendFound(found, l)
+		}
 		sort.Slice(found, func(i, j int) bool { return found[i].Path < found[j].Path })
 		out = append(out, found...)
 	}
 	return out, nil
+}
+
+// appendFound appends a file found in a folder, or the members of a .zip
+// archive. A damaged archive is kept as a file: it is then reported as not
+// read, like any unknown file.
+func appendFound(found []File, f File) []File {
+	if isZipName(f.Path) {
+		if members, err := expandZip(f.Path); err == nil {
+			return append(found, members...)
+		}
+	}
+	return append(found, f)
+}
+
+// linkCheckers is how many symbolic links are resolved at once: each is a
+// path walk in the kernel, and a folder of links (a benchmark corpus, an
+// evidence folder of links into a share) can hold tens of thousands.
+const linkCheckers = 8
+
+// regularLinks returns the links that lead to a regular file, with its
+// modification time. Log folders often link the current file; links to
+// folders are not followed (so a loop cannot make the walk endless), and
+// dangling links are left out.
+func regularLinks(links []File) []File {
+	ok := make([]bool, len(links))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(linkCheckers, len(links)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if st, err := os.Stat(links[i].Path); err == nil && st.Mode().IsRegular() {
+					links[i].ModTime, ok[i] = st.ModTime(), true
+				}
+			}
+		}()
+	}
+	for i := range links {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	out := links[:0]
+	for i, l := range links {
+		if ok[i] {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Compression names what Open found.
@@ -155,6 +193,21 @@ type Reader struct {
 	closers     []io.Closer
 	file        *os.File
 	member      bool // a zip member
+	head        [HeadSize]byte
+	headLen     int
+}
+
+// HeadSize is how many first bytes of a file Head gives: enough for any
+// magic number.
+const HeadSize = 64
+
+// Head returns the first bytes of an opened file (up to HeadSize), read in
+// place without moving the reader; nil for stdin and archive members.
+func (r *Reader) Head() []byte {
+	if r.file == nil {
+		return nil
+	}
+	return r.head[:r.headLen]
 }
 
 // Buffered returns the buffered reader of an uncompressed input (reading
@@ -174,6 +227,19 @@ func (r *Reader) File() *os.File {
 		return nil
 	}
 	return r.file
+}
+
+// ModTime returns the modification time of the opened file (zero for
+// stdin and archive members, or when it cannot be read).
+func (r *Reader) ModTime() time.Time {
+	if r.file == nil {
+		return time.Time{}
+	}
+	st, err := r.file.Stat()
+	if err != nil {
+		return time.Time{}
+	}
+	return st.ModTime()
 }
 
 // Close releases the file and the decompressor.
@@ -228,7 +294,17 @@ func OpenBuffered(f File, stdin io.Reader, br *bufio.Reader) (*Reader, error) {
 		src = fh
 	}
 	br.Reset(src)
-	magic, _ := br.Peek(4)
+	var magic []byte
+	if r.file != nil {
+		// A file's magic number is read in place: filling the buffer
+		// would read the first 256 KiB of every file, which a container
+		// format then reads again in its own way.
+		n, _ := r.file.ReadAt(r.head[:], 0)
+		magic = r.head[:min(n, 4)]
+		r.headLen = n
+	} else {
+		magic, _ = br.Peek(4)
+	}
 	switch {
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
 		gz, err := gzip.NewReader(br)

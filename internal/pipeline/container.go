@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync"
 
 	"github.com/kizuki-dev/kizuki/internal/event"
@@ -30,23 +31,26 @@ func newBatchPool() *sync.Pool {
 func runContainer(ctx context.Context, f input.File, held io.Reader, file *os.File, c parse.Container, opt Options, rep *FileReport, observe func(*event.Event), pool *sync.Pool) error {
 	var ra io.ReaderAt
 	var size int64
+	if file == nil && held == nil && rep.Compression == string(input.Plain) {
+		fh, err := os.Open(f.Path)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		file = fh
+	}
 	if file != nil {
 		st, err := file.Stat()
 		if err != nil {
 			return err
 		}
 		ra, size = file, st.Size()
-	} else if held == nil && rep.Compression == string(input.Plain) {
-		fh, err := os.Open(f.Path)
-		if err != nil {
-			return err
+		if size > 0 && size <= maxMapped && int64(int(size)) == size {
+			if m, err := mapFile(file, size); err == nil {
+				defer m.Close()
+				ra = m
+			}
 		}
-		defer fh.Close()
-		st, err := fh.Stat()
-		if err != nil {
-			return err
-		}
-		ra, size = fh, st.Size()
 	} else {
 		src := held
 		if src == nil {
@@ -119,6 +123,9 @@ func runContainer(ctx context.Context, f input.File, held io.Reader, file *os.Fi
 // safeRead turns a reader panic into an error: a damaged file must never
 // stop a run, even when the reader has a bug.
 func safeRead(ctx context.Context, c parse.Container, ra io.ReaderAt, size int64, name string, fn func(*event.Event) error, bad func(string, error)) (err error) {
+	// A mapped file that shrinks under the reader faults on the pages it
+	// lost: a panic recovered here rather than a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%s reader panicked: %v", c.Name(), r)

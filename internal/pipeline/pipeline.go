@@ -263,7 +263,15 @@ func (rn *runner) prepare(f input.File, sniffBuf []byte, keep bool) (*prepared, 
 	var br *bufio.Reader
 	var head []byte
 	keep = keep || f.Path == "-"
+	// A plain file is first asked for a container's magic number in
+	// place, a few bytes: a container is then read in its own way
+	// without the 64 KiB text sample being read too.
+	var c parse.Container
+	if r.File() != nil && rn.forced == nil && rn.forcedC == nil {
+		c, _ = rn.reg.DetectContainer(r.Head())
+	}
 	switch {
+	case c != nil:
 	case r.Buffered() != nil:
 		br = r.Buffered()
 		head, _ = br.Peek(sniffBytes)
@@ -282,8 +290,10 @@ func (rn *runner) prepare(f input.File, sniffBuf []byte, keep bool) (*prepared, 
 			release()
 		}
 	}
-	c := rn.forcedC
-	if c == nil && rn.forced == nil {
+	if c == nil {
+		c = rn.forcedC
+	}
+	if c == nil && rn.forced == nil && r.File() == nil {
 		c, _ = rn.reg.DetectContainer(head)
 	}
 	if c != nil {
@@ -301,6 +311,12 @@ func (rn *runner) prepare(f input.File, sniffBuf []byte, keep bool) (*prepared, 
 		}
 		hold()
 		return pp, nil
+	}
+	if f.ModTime.IsZero() {
+		// Found in a folder: the walk did not stat it (text formats
+		// infer a missing year from it).
+		f.ModTime = r.ModTime()
+		pp.f.ModTime = f.ModTime
 	}
 	sample := sampleLines(head, len(head) < sniffBytes)
 	p := rn.forced
