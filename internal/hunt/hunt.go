@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -334,6 +335,14 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		timeline[i] = rank >= minRank && !suppressed(rs, r)
 	}
 
+	// The timeline's order: rules with the same time and origin by title.
+	order := keyOrder(func(a, b int32) bool {
+		if all[a].Title != all[b].Title {
+			return all[a].Title < all[b].Title
+		}
+		return a < b
+	})
+
 	// Matching runs on its own goroutines, one Matcher and one store
 	// each, fed with the parsed batches in any order; the timeline is
 	// sorted at the end.
@@ -379,6 +388,8 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 				events.Add(int64(len(b.evs)))
 				b.release()
 			}
+			// Each matcher sorts its own keys, on all cores at once.
+			slices.SortFunc(c.store.keys, order)
 		}()
 	}
 	reps, err := pipeline.Run(ctx, files, pipeline.Options{
@@ -432,7 +443,6 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		for i, n := range c.counts {
 			counts[i] += n
 		}
-		res.keys = append(res.keys, c.store.keys...)
 	}
 	for _, rc := range costs {
 		res.Costs = append(res.Costs, *rc)
@@ -443,12 +453,11 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		}
 		return res.Costs[i].Rule.ID < res.Costs[j].Rule.ID
 	})
-	sortKeys(res.keys, func(a, b int32) bool {
-		if all[a].Title != all[b].Title {
-			return all[a].Title < all[b].Title
-		}
-		return a < b
-	})
+	var sorted [][]matchKey
+	for _, c := range cols {
+		sorted = append(sorted, c.store.keys)
+	}
+	res.keys = mergeKeys(sorted, order)
 	for _, k := range res.keys {
 		res.ByLevel[all[k.rule].Level]++
 	}

@@ -1,13 +1,15 @@
 package hunt
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -214,25 +216,66 @@ func (d *decoder) str() string {
 	return s
 }
 
-// sortKeys orders the timeline: time, then origin, then rule order.
-func sortKeys(keys []matchKey, ruleLess func(a, b int32) bool) {
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := &keys[i], &keys[j]
-		if a.t != b.t {
-			return a.t < b.t
+// keyOrder orders the timeline: time, then origin, then rule order (the
+// stores and offsets last, for a total order).
+func keyOrder(ruleLess func(a, b int32) bool) func(a, b matchKey) int {
+	return func(a, b matchKey) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
 		}
-		if a.file != b.file {
-			return a.file < b.file
+		if c := strings.Compare(a.file, b.file); c != 0 {
+			return c
 		}
-		if a.pos != b.pos {
-			return a.pos < b.pos
+		if c := cmp.Compare(a.pos, b.pos); c != 0 {
+			return c
 		}
 		if a.rule != b.rule {
-			return ruleLess(a.rule, b.rule)
+			if ruleLess(a.rule, b.rule) {
+				return -1
+			}
+			if ruleLess(b.rule, a.rule) {
+				return 1
+			}
 		}
-		if a.store != b.store {
-			return a.store < b.store
+		if c := cmp.Compare(a.store, b.store); c != 0 {
+			return c
 		}
-		return a.off < b.off
-	})
+		return cmp.Compare(a.off, b.off)
+	}
+}
+
+// sortKeys orders keys as the timeline does.
+func sortKeys(keys []matchKey, ruleLess func(a, b int32) bool) {
+	slices.SortFunc(keys, keyOrder(ruleLess))
+}
+
+// mergeKeys merges lists each sorted by order into one sorted list, two at
+// a time: each matcher sorts its own keys on its goroutine, and only this
+// linear pass is left for the end.
+func mergeKeys(lists [][]matchKey, order func(a, b matchKey) int) []matchKey {
+	if len(lists) == 0 {
+		return nil
+	}
+	for len(lists) > 1 {
+		var next [][]matchKey
+		for i := 0; i < len(lists); i += 2 {
+			if i+1 == len(lists) {
+				next = append(next, lists[i])
+				continue
+			}
+			a, b := lists[i], lists[i+1]
+			out := make([]matchKey, 0, len(a)+len(b))
+			for len(a) > 0 && len(b) > 0 {
+				if order(b[0], a[0]) < 0 {
+					out, b = append(out, b[0]), b[1:]
+				} else {
+					out, a = append(out, a[0]), a[1:]
+				}
+			}
+			out = append(append(out, a...), b...)
+			next = append(next, out)
+		}
+		lists = next
+	}
+	return lists[0]
 }

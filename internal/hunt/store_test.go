@@ -130,3 +130,35 @@ func TestRenderOrder(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// Merging the matchers' sorted keys gives what sorting them all gives,
+// for any number of matchers.
+func TestMergeKeys(t *testing.T) {
+	ruleLess := func(a, b int32) bool { return a%3 < b%3 || (a%3 == b%3 && a < b) }
+	order := keyOrder(ruleLess)
+	files := []string{"a.evtx", "b.evtx", "c.evtx"}
+	for stores := 1; stores <= 5; stores++ {
+		var lists [][]matchKey
+		var all []matchKey
+		for s := 0; s < stores; s++ {
+			var l []matchKey
+			for i := 0; i < 200*s; i++ {
+				k := matchKey{t: int64((i * 7919) % 13), file: files[(i*31)%3], pos: int64(i % 5), rule: int32((i * 17) % 7), store: int32(s), off: int64(i)}
+				l = append(l, k)
+			}
+			all = append(all, l...)
+			sortKeys(l, ruleLess)
+			lists = append(lists, l)
+		}
+		sortKeys(all, ruleLess)
+		got := mergeKeys(lists, order)
+		if len(got) != len(all) {
+			t.Fatalf("%d stores: %d keys merged, want %d", stores, len(got), len(all))
+		}
+		for i := range all {
+			if got[i] != all[i] {
+				t.Fatalf("%d stores: key %d = %+v, want %+v", stores, i, got[i], all[i])
+			}
+		}
+	}
+}

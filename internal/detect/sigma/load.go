@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Loading: files, folders (every .yml / .yaml below, recursively, in path
@@ -60,8 +62,26 @@ func (l *loader) loadTree(fsys fs.FS, name func(string) string) {
 		l.fail(name("."), 0, 0, nil, fmt.Errorf("read rules: %w", err))
 	}
 	sort.Strings(files)
-	for _, f := range files {
-		l.loadFile(name(f), func() ([]byte, error) { return readLimited(fsys.Open(f)) })
+	parsed := make([]parsedFile, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f := files[i]
+				parsed[i] = l.parseFile(name(f), func() ([]byte, error) { return readLimited(fsys.Open(f)) })
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, pf := range parsed {
+		l.apply(pf)
 	}
 }
 
@@ -125,6 +145,10 @@ func (l *loader) finish() (*Ruleset, []*LoadError) {
 }
 
 func (l *loader) fail(path string, doc, line int, n *ynode, err error) {
+	l.errs = append(l.errs, newLoadError(path, doc, line, n, err))
+}
+
+func newLoadError(path string, doc, line int, n *ynode, err error) *LoadError {
 	le := &LoadError{Path: path, Doc: doc, Line: line, Err: err}
 	if n != nil && n.kind == yMap {
 		if v := n.get("id"); v.isScalar() {
@@ -137,19 +161,67 @@ func (l *loader) fail(path string, doc, line int, n *ynode, err error) {
 	if le.Line == 0 {
 		le.Line = lineOf(err)
 	}
-	l.errs = append(l.errs, le)
+	return le
 }
 
+// parsedFile is what parseFile made of one rule file, in document order:
+// each item is an error, a rule, a filter or a correlation. Parsing is the
+// costly part of loading and touches nothing shared, so files are parsed
+// on all cores; apply then adds the items in file order, so the result
+// does not depend on scheduling.
+type parsedFile struct {
+	path  string
+	items []parsedItem
+}
+
+type parsedItem struct {
+	err    *LoadError
+	rule   *Rule
+	node   *ynode // the rule's document, for a duplicate-id error
+	doc    int
+	filter *Filter
+	corr   *Correlation
+}
+
+// loadFile reads, parses and adds the documents of one file.
 func (l *loader) loadFile(path string, read func() ([]byte, error)) {
+	l.apply(l.parseFile(path, read))
+}
+
+// apply adds what parseFile found.
+func (l *loader) apply(pf parsedFile) {
+	for _, it := range pf.items {
+		switch {
+		case it.err != nil:
+			l.errs = append(l.errs, it.err)
+		case it.corr != nil:
+			l.rs.correlations = append(l.rs.correlations, it.corr)
+		case it.filter != nil:
+			l.rs.filters = append(l.rs.filters, it.filter)
+		case it.rule != nil:
+			if err := l.add(it.rule); err != nil {
+				l.fail(pf.path, it.doc, it.node.line, it.node, err)
+			}
+		}
+	}
+}
+
+// parseFile reads and parses one file; it only reads the loader (its
+// options and logsource table).
+func (l *loader) parseFile(path string, read func() ([]byte, error)) parsedFile {
+	pf := parsedFile{path: path}
+	fail := func(path string, doc, line int, n *ynode, err error) {
+		pf.items = append(pf.items, parsedItem{err: newLoadError(path, doc, line, n, err)})
+	}
 	data, err := read()
 	if err != nil {
-		l.fail(path, 0, 0, nil, fmt.Errorf("read rule file: %w", err))
-		return
+		fail(path, 0, 0, nil, fmt.Errorf("read rule file: %w", err))
+		return pf
 	}
 	docs := splitDocuments(data)
 	if len(docs) > MaxDocuments {
-		l.fail(path, 0, 0, nil, fmt.Errorf("more than %d YAML documents", MaxDocuments))
-		return
+		fail(path, 0, 0, nil, fmt.Errorf("more than %d YAML documents", MaxDocuments))
+		return pf
 	}
 	var global, prev *ynode
 	for i, d := range docs {
@@ -159,14 +231,14 @@ func (l *loader) loadFile(path string, read func() ([]byte, error)) {
 			if line == 0 {
 				line = d.firstLine
 			}
-			l.fail(path, i, line, nil, err)
+			fail(path, i, line, nil, err)
 			continue
 		}
 		if n.kind == yNull {
 			continue
 		}
 		if n.kind != yMap {
-			l.fail(path, i, n.line, nil, errorf(n, "a Sigma document must be a map, not a %s", n.kind))
+			fail(path, i, n.line, nil, errorf(n, "a Sigma document must be a map, not a %s", n.kind))
 			continue
 		}
 		if a := n.get("action"); a != nil {
@@ -179,12 +251,12 @@ func (l *loader) loadFile(path string, read func() ([]byte, error)) {
 				continue
 			case "repeat":
 				if prev == nil {
-					l.fail(path, i, n.line, n, errorf(a, "action: repeat without a previous document"))
+					fail(path, i, n.line, n, errorf(a, "action: repeat without a previous document"))
 					continue
 				}
 				n = mergeNodes(prev, without(n, "action"))
 			default:
-				l.fail(path, i, a.line, n, errorf(a, "unknown action %q (want global, reset or repeat)", a.text))
+				fail(path, i, a.line, n, errorf(a, "unknown action %q (want global, reset or repeat)", a.text))
 				continue
 			}
 		}
@@ -196,30 +268,29 @@ func (l *loader) loadFile(path string, read func() ([]byte, error)) {
 		case n.get("correlation") != nil:
 			c, err := parseCorrelation(path, d.text)
 			if err != nil {
-				l.fail(path, i, n.line, n, err)
+				fail(path, i, n.line, n, err)
 				continue
 			}
 			// Where it is, for the errors of resolving its references.
 			c.Doc, c.Line = i, n.line
-			l.rs.correlations = append(l.rs.correlations, c)
+			pf.items = append(pf.items, parsedItem{corr: c})
 		case n.get("filter") != nil && n.get("detection") == nil:
 			f, err := parseFilter(n, path, i, &l.opt)
 			if err != nil {
-				l.fail(path, i, 0, n, err)
+				fail(path, i, 0, n, err)
 				continue
 			}
-			l.rs.filters = append(l.rs.filters, f)
+			pf.items = append(pf.items, parsedItem{filter: f})
 		default:
 			r, err := l.parseRule(n, path, i)
 			if err != nil {
-				l.fail(path, i, 0, n, err)
+				fail(path, i, 0, n, err)
 				continue
 			}
-			if err := l.add(r); err != nil {
-				l.fail(path, i, n.line, n, err)
-			}
+			pf.items = append(pf.items, parsedItem{rule: r, node: n, doc: i})
 		}
 	}
+	return pf
 }
 
 func (l *loader) add(r *Rule) error {

@@ -3,8 +3,11 @@ package evtx
 import (
 	"bytes"
 	"context"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kizuki-dev/kizuki/internal/event"
@@ -36,8 +39,42 @@ func loadBenchFiles(b *testing.B) [][]byte {
 	return out
 }
 
+// loadDataset reads every .evtx of the windows dataset (550 files, most of
+// them small: what a hunt over a collection of samples reads).
+func loadDataset(b *testing.B) [][]byte {
+	root := testutil.Dataset(b, "windows")
+	var out [][]byte
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.EqualFold(filepath.Ext(path), ".evtx") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		out = append(out, data)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+// mappedFile is what the pipeline hands Read for a mapped file: a ReaderAt
+// that also gives the whole file, so that Read slices it instead of copying.
+type mappedFile struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (m mappedFile) Bytes() []byte { return m.data }
+
 func benchRead(b *testing.B, opt Options, reuse bool) {
-	files := loadBenchFiles(b)
+	benchReadFiles(b, loadBenchFiles(b), opt, reuse, false)
+}
+
+// benchReadFiles reads files with opt, from a mappedFile when mapped (else a
+// bytes.Reader, which Read copies from), with one Reader for all of them
+// when reuse.
+func benchReadFiles(b *testing.B, files [][]byte, opt Options, reuse, mapped bool) {
 	var bytesTotal int64
 	for _, d := range files {
 		bytesTotal += int64(len(d))
@@ -52,7 +89,11 @@ func benchRead(b *testing.B, opt Options, reuse bool) {
 			if !reuse {
 				r = NewReader(opt)
 			}
-			st, err := r.Read(context.Background(), bytes.NewReader(d), int64(len(d)), "bench.evtx",
+			var ra io.ReaderAt = bytes.NewReader(d)
+			if mapped {
+				ra = mappedFile{bytes.NewReader(d), d}
+			}
+			st, err := r.Read(context.Background(), ra, int64(len(d)), "bench.evtx",
 				func(ev *event.Event) error { return nil }, nil)
 			if err != nil {
 				b.Fatal(err)
@@ -77,3 +118,13 @@ func BenchmarkReadOneWorker(b *testing.B) { benchRead(b, Options{Workers: 1}, tr
 
 // BenchmarkReadXML adds the XML rendering of every record (ev.Raw).
 func BenchmarkReadXML(b *testing.B) { benchRead(b, Options{RenderXML: true}, true) }
+
+// BenchmarkDataset reads all the .evtx files of the windows dataset with one
+// Reader on all cores, from memory as the pipeline maps them: many small
+// files, as a hunt over collected samples reads them.
+func BenchmarkDataset(b *testing.B) { benchReadFiles(b, loadDataset(b), Options{}, true, true) }
+
+// BenchmarkDatasetOneWorker is BenchmarkDataset on one core.
+func BenchmarkDatasetOneWorker(b *testing.B) {
+	benchReadFiles(b, loadDataset(b), Options{Workers: 1}, true, true)
+}

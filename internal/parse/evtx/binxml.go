@@ -358,10 +358,6 @@ func (c *compiler) precompute(elem string, a *attrDef) {
 		a.lit = c.internBytes(c.buf)
 	}
 	switch elem {
-	case "Provider":
-		a.sysName = c.internString("Provider_" + a.local)
-	case "TimeCreated":
-		a.sysName = c.internString("TimeCreated_" + a.local)
 	case "Security":
 		a.sysName = a.local
 		if a.local == "UserID" {
@@ -369,10 +365,17 @@ func (c *compiler) precompute(elem string, a *attrDef) {
 		}
 	case "EventID", "Correlation", "Execution":
 		a.sysName = a.local
-	default:
-		a.sysName = c.internString(elem + "_" + a.local)
+	default: // Provider_Name, TimeCreated_SystemTime...
+		a.sysName = c.internJoin(elem, a.local)
 	}
-	a.edName = c.internString("EventData_" + a.local)
+	a.edName = c.internJoin("EventData", a.local)
+}
+
+// internJoin returns prefix + "_" + name, interned: without allocating when
+// it already is (every element compiled asks again).
+func (c *compiler) internJoin(prefix, name string) string {
+	c.buf = append(append(append(c.buf[:0], prefix...), '_'), name...)
+	return c.internBytes(c.buf)
 }
 
 func (c *compiler) internBytes(b []byte) string {
@@ -380,14 +383,6 @@ func (c *compiler) internBytes(b []byte) string {
 		return s
 	}
 	s := string(b)
-	c.intern[s] = s
-	return s
-}
-
-func (c *compiler) internString(s string) string {
-	if t, ok := c.intern[s]; ok {
-		return t
-	}
 	c.intern[s] = s
 	return s
 }

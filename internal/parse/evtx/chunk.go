@@ -72,15 +72,18 @@ func (b *batch) problem(p Problem) {
 type decoder struct {
 	name string
 	opt  Options
-	buf  []byte
+	buf  []byte // the chunk read with ReadAt (not used for a mapped file)
 	c    *compiler
 	f    *fieldSink
 	x    *xmlSink
 	w    *walker
+	// hook, for tests, is called before each record is decoded (the
+	// Reader's recordHook).
+	hook func(chunk int, record uint64)
 }
 
 func newDecoder(opt Options) *decoder {
-	d := &decoder{opt: opt, buf: make([]byte, chunkSize), c: newCompiler(), f: newFieldSink()}
+	d := &decoder{opt: opt, c: newCompiler(), f: newFieldSink()}
 	if opt.RenderXML {
 		d.x = &xmlSink{}
 	}
@@ -88,6 +91,10 @@ func newDecoder(opt Options) *decoder {
 	d.w.noShare = opt.noSharedTemplates
 	return d
 }
+
+// release forgets the chunk last decoded, which may be mapped memory that is
+// about to be unmapped.
+func (d *decoder) release() { d.c.b = nil }
 
 // decodeChunk decodes chunk data (chunkSize bytes, fewer when the file is
 // cut) found at file offset off into out.
@@ -138,6 +145,9 @@ func (d *decoder) decodeChunk(ctx context.Context, data []byte, off int64, out *
 			continue
 		}
 		id := binary.LittleEndian.Uint64(data[pos+8:])
+		if d.hook != nil {
+			d.hook(out.idx, id)
+		}
 		ev := out.next()
 		if err := d.record(ev, data, pos, size, id); err != nil {
 			out.n--

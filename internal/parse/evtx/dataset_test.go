@@ -2,6 +2,7 @@ package evtx
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -241,6 +242,8 @@ func TestDatasetWindows(t *testing.T) {
 	// One Reader for all files: templates and field programs kept from file
 	// to file must give what fresh reads give.
 	shared := NewReader(Options{Workers: 2})
+	// And one reading the files from memory as the pipeline maps them.
+	mapped := NewReader(Options{Workers: 2})
 	var files, records, roundTrips, illegal int
 	seen := map[string]bool{}
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
@@ -302,6 +305,25 @@ func TestDatasetWindows(t *testing.T) {
 			}},
 			{"one Reader for all files", func(fn func(*event.Event) error) error {
 				_, err := shared.ReadFile(context.Background(), path, fn, nil)
+				return err
+			}},
+			{"mapped, one Reader", func(fn func(*event.Event) error) error {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				var evs []*event.Event
+				_, err = mapped.Read(context.Background(), mappedFile{bytes.NewReader(data), data}, int64(len(data)), path,
+					func(ev *event.Event) error { evs = append(evs, ev.Clone()); return nil }, nil)
+				// As unmapping the file would: no event may change.
+				for i := range data {
+					data[i] = 0xAA
+				}
+				for _, ev := range evs {
+					if err := fn(ev); err != nil {
+						return err
+					}
+				}
 				return err
 			}},
 		} {

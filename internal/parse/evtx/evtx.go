@@ -101,7 +101,15 @@ func ReadFile(ctx context.Context, path string, opt Options, fn func(ev *event.E
 // with the events; they are skipped and the rest of the file is read. Every
 // chunk the file size holds is visited, whatever the file header says (a
 // dirty file holds more than its header counts), and a damaged file header
-// only means chunks are looked for at 64 KiB steps.
+// only means chunks are looked for at 64 KiB steps. A chunk whose decoding
+// panics is skipped too (ErrPanic), on whichever goroutine it was decoded.
+//
+// When r also has a method Bytes() []byte that returns the whole file
+// (len(Bytes()) == size), as a memory-mapped file does, the file header and
+// chunks are read from that memory rather than copied out with ReadAt. Nothing
+// delivered or kept after Read returns refers to it, so the caller may unmap
+// it then; memory faults while reading it (a mapped file truncated meanwhile:
+// SIGBUS) are turned into panics, and so into problems of the chunks hit.
 func Read(ctx context.Context, r io.ReaderAt, size int64, name string, opt Options, fn func(ev *event.Event) error, bad func(Problem)) (Stats, error) {
 	return NewReader(opt).Read(ctx, r, size, name, fn, bad)
 }
@@ -115,6 +123,10 @@ type Reader struct {
 	opt  Options
 	decs []*decoder // one per worker
 	free []*batch
+	head []byte // the file header, when read with ReadAt
+	// recordHook, for tests, is called on the decoding goroutine before each
+	// record is decoded (to make a decoder panic).
+	recordHook func(chunk int, record uint64)
 }
 
 // NewReader returns a Reader with options opt.
@@ -147,7 +159,18 @@ func (x *Reader) decoder(i int, name string) *decoder {
 	}
 	d := x.decs[i]
 	d.name = name
+	d.hook = x.recordHook
 	return d
+}
+
+// renew gives worker i a new decoder, after a panic that may have left the
+// old one's state half-updated (its compiled templates included); the chunk
+// buffer is kept.
+func (x *Reader) renew(i int) {
+	old := x.decs[i]
+	d := newDecoder(x.opt)
+	d.name, d.hook, d.buf = old.name, old.hook, old.buf
+	x.decs[i] = d
 }
 
 // batch returns a batch to reuse, or a new one.

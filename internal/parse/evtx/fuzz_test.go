@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,7 +44,8 @@ func handBuilt() [][]byte {
 
 // FuzzRead feeds arbitrary bytes to Read: it must not panic nor hang, must
 // report problems within the file, deliver as many events as it counts, and
-// the same events whether or not it renders XML.
+// the same events whether or not it renders XML, and whether it reads the
+// bytes with ReadAt or from memory.
 func FuzzRead(f *testing.F) {
 	for _, b := range handBuilt() {
 		f.Add(b)
@@ -60,11 +62,16 @@ func FuzzRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// With XML, every record takes the generic walk; without, field
 		// programs replay what earlier records recorded: the events must
-		// be the same.
+		// be the same. So must they be when the file is read from memory
+		// (mapped) rather than with ReadAt.
 		var withXML []*event.Event
-		for _, opt := range []Options{{Workers: 1, RenderXML: true, MaxChunks: 8}, {Workers: 2, MaxChunks: 8}} {
+		for i, opt := range []Options{{Workers: 1, RenderXML: true, MaxChunks: 8}, {Workers: 2, MaxChunks: 8}, {Workers: 2, MaxChunks: 8}} {
 			n := 0
-			st, err := Read(context.Background(), bytes.NewReader(data), int64(len(data)), "fuzz.evtx", opt,
+			var r io.ReaderAt = bytes.NewReader(data)
+			if i == 2 {
+				r = mappedFile{bytes.NewReader(data), data}
+			}
+			st, err := Read(context.Background(), r, int64(len(data)), "fuzz.evtx", opt,
 				func(ev *event.Event) error {
 					if ev.Source != "evtx" || ev.Time.IsZero() || (opt.RenderXML && ev.Raw == "") {
 						t.Errorf("event: source %q time %v raw %d bytes", ev.Source, ev.Time, len(ev.Raw))

@@ -28,6 +28,11 @@ type reader struct {
 	base    int64 // file offset of chunk 0
 	st      Stats
 	pending []int // blank chunks not yet known to be followed by used ones
+	// mem is the whole file when r gives it (a mapped file: Bytes): the
+	// header and chunks are slices of it rather than copies. Nothing that
+	// outlives the Read may point into it (events copy their text, and
+	// release makes the decoders forget it).
+	mem []byte
 }
 
 func (rd *reader) report(p Problem) {
@@ -40,15 +45,29 @@ func (rd *reader) run(ctx context.Context) (Stats, error) {
 	if rd.size < 0 {
 		return rd.st, fmt.Errorf("evtx: %s: negative size %d", rd.name, rd.size)
 	}
-	head := make([]byte, min(rd.size, fileHeaderSize))
-	if _, err := rd.r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
-		return rd.st, fmt.Errorf("evtx: %s: reading file header: %w", rd.name, err)
+	if m, ok := rd.r.(interface{ Bytes() []byte }); ok {
+		if b := m.Bytes(); int64(len(b)) == rd.size {
+			rd.mem = b
+		}
+	}
+	defer rd.release()
+	head, err := rd.header()
+	if err != nil {
+		return rd.st, err
 	}
 	rd.base = fileHeaderSize
-	if h, err := parseFileHeader(head); err == nil {
+	var h fileHeader
+	carved := false
+	if perr := guard(func() {
+		h, err = parseFileHeader(head)
+		carved = bytes.HasPrefix(head, chunkMagic)
+	}); perr != nil {
+		err = rd.faultError(perr)
+	}
+	if err == nil {
 		rd.st.Dirty = h.flags&flagDirty != 0
 	} else {
-		if bytes.HasPrefix(head, chunkMagic) {
+		if carved {
 			rd.base = 0 // chunks without file header (carved)
 		}
 		rd.report(Problem{Offset: 0, Chunk: -1, Err: fmt.Errorf("%w; looking for chunks at 64 KiB steps", err)})
@@ -70,7 +89,6 @@ func (rd *reader) run(ctx context.Context) (Stats, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	var err error
 	if workers == 1 || n <= 1 {
 		err = rd.sequential(ctx, n)
 	} else {
@@ -82,20 +100,86 @@ func (rd *reader) run(ctx context.Context) (Stats, error) {
 	return rd.st, err
 }
 
-// chunkData reads chunk idx into buf and returns the bytes the file holds of
-// it.
-func (rd *reader) chunkData(idx int, buf []byte) ([]byte, int64, error) {
+// header returns the first bytes of the file, up to the size of a file
+// header.
+func (rd *reader) header() ([]byte, error) {
+	n := min(rd.size, fileHeaderSize)
+	if rd.mem != nil {
+		return rd.mem[:n], nil
+	}
+	if rd.x.head == nil {
+		rd.x.head = make([]byte, fileHeaderSize)
+	}
+	head := rd.x.head[:n]
+	if _, err := rd.r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("evtx: %s: reading file header: %w", rd.name, err)
+	}
+	return head, nil
+}
+
+// chunkData returns the bytes the file holds of chunk idx: a slice of the
+// mapped file, or read into d's buffer.
+func (rd *reader) chunkData(idx int, d *decoder) ([]byte, int64, error) {
 	off := rd.base + int64(idx)*chunkSize
 	n := min(int64(chunkSize), rd.size-off)
-	data := buf[:n]
+	if rd.mem != nil {
+		return rd.mem[off : off+n : off+n], off, nil
+	}
+	if d.buf == nil {
+		d.buf = make([]byte, chunkSize)
+	}
+	data := d.buf[:n]
 	if k, err := rd.r.ReadAt(data, off); err != nil && !(errors.Is(err, io.EOF) && int64(k) == n) {
 		return nil, off, fmt.Errorf("evtx: %s: reading chunk %d at offset %d: %w", rd.name, idx, off, err)
 	}
 	return data, off, nil
 }
 
+// decode reads chunk idx and decodes it into b with the decoder of worker
+// wi. A panic while doing so does not take the process down (the caller's
+// recover, if any, is on another goroutine when workers decode): the chunk is
+// skipped with a Problem that says it, and the worker gets a new decoder,
+// since the panic may have left the old one's state half-updated. Memory
+// faults become panics too (guard), for a mapped file whose pages vanish
+// when the file is truncated while it is read (SIGBUS).
+func (rd *reader) decode(ctx context.Context, wi, idx int, b *batch) {
+	d := rd.x.decs[wi]
+	perr := guard(func() {
+		var data []byte
+		var off int64
+		if data, off, b.err = rd.chunkData(idx, d); b.err == nil {
+			d.decodeChunk(ctx, data, off, b)
+		}
+	})
+	if perr != nil {
+		b.reset(idx)
+		b.bad = true
+		b.problem(Problem{Offset: rd.base + int64(idx)*chunkSize, Chunk: idx, Err: rd.faultError(perr)})
+		rd.x.renew(wi)
+	}
+}
+
+// faultError adds to a panic of decoding a mapped file that was a memory
+// fault what its likely cause is.
+func (rd *reader) faultError(err error) error {
+	var fault interface{ Addr() uintptr }
+	if rd.mem != nil && errors.As(err, &fault) {
+		return fmt.Errorf("%w (memory fault at %#x: was the mapped file truncated while it was read?)", err, fault.Addr())
+	}
+	return err
+}
+
+// release drops what the decoders hold of the file's bytes: the caller
+// unmaps a mapped file once Read returns.
+func (rd *reader) release() {
+	for _, d := range rd.x.decs {
+		d.release()
+	}
+	rd.mem = nil
+}
+
 func (rd *reader) sequential(ctx context.Context, n int) error {
-	d := rd.x.decoder(0, rd.name)
+	rd.x.decoder(0, rd.name)
 	b := rd.x.batch()
 	defer func() { rd.x.free = append(rd.x.free, b) }()
 	for i := 0; i < n; i++ {
@@ -103,11 +187,9 @@ func (rd *reader) sequential(ctx context.Context, n int) error {
 			return fmt.Errorf("evtx: %s: %w", rd.name, err)
 		}
 		b.reset(i)
-		data, off, err := rd.chunkData(i, d.buf)
-		if err != nil {
-			return err
+		if rd.decode(ctx, 0, i, b); b.err != nil {
+			return b.err
 		}
-		d.decodeChunk(ctx, data, off, b)
 		if err := rd.deliver(b); err != nil {
 			return err
 		}
@@ -131,9 +213,8 @@ func (rd *reader) parallel(ctx context.Context, n, workers int) error {
 	for len(free) < cap(free) && len(rd.x.free) > 0 {
 		free <- rd.x.batch()
 	}
-	decs := make([]*decoder, workers)
-	for i := range decs {
-		decs[i] = rd.x.decoder(i, rd.name)
+	for i := 0; i < workers; i++ {
+		rd.x.decoder(i, rd.name)
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -151,7 +232,7 @@ func (rd *reader) parallel(ctx context.Context, n, workers int) error {
 			jobs <- job{idx: i, res: res}
 		}
 	}()
-	for _, d := range decs {
+	for wi := 0; wi < workers; wi++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -164,11 +245,7 @@ func (rd *reader) parallel(ctx context.Context, n, workers int) error {
 				}
 				b.reset(j.idx)
 				if ctx.Err() == nil {
-					var data []byte
-					var off int64
-					if data, off, b.err = rd.chunkData(j.idx, d.buf); b.err == nil {
-						d.decodeChunk(ctx, data, off, b)
-					}
+					rd.decode(ctx, wi, j.idx, b)
 				}
 				j.res <- b
 			}

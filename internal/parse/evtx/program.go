@@ -36,11 +36,46 @@ const (
 type program struct {
 	classes []byte // of the outer instance's values
 	nested  []progInstance
-	ents    []progEntry
+	// The fields, as recorded (progEntry) but laid out for replay: small
+	// fields, their segments one after the other in segs, literal text in
+	// lits, times in times. Replaying touches little memory that way.
+	fields []progField
+	segs   []progSeg
+	lits   []byte
+	times  []progTime
 	// unique: the entries' field names (and TimeCreated, for the time)
 	// are all different, so finish can append them without looking for
 	// an earlier field of the same name: a quarter of the reader's time.
 	unique bool
+}
+
+// progField is a progEntry in replay form.
+type progField struct {
+	name string
+	// The text is segs[first:last]; for kindTime, the time is
+	// times[first].
+	first, last int32
+	kind        entryKind
+	trim        bool
+	isID        bool
+	isChan      bool
+	unnamed     bool
+}
+
+// progSeg is a segment in replay form: value id of instance inst when ref,
+// else the literal text lits[lit:end] of the program.
+type progSeg struct {
+	lit, end int32
+	inst     int32
+	id       uint16
+	ref      bool
+}
+
+// progTime is how TimeCreated/@SystemTime gets its value: value ref when it
+// is one, else the constant t.
+type progTime struct {
+	ref segment
+	t   time.Time
 }
 
 // uniqueNames reports whether the named entries of ents (the time as
@@ -207,10 +242,46 @@ func (r *recorder) program() *program {
 	pr := &program{
 		classes: classesOf(nil, r.outer),
 		nested:  append([]progInstance(nil), r.nested...),
-		ents:    append([]progEntry(nil), r.ents...),
 	}
-	pr.unique = uniqueNames(pr.ents)
+	var ents []progEntry
+	for _, e := range r.ents {
+		if !e.noop() {
+			ents = append(ents, e)
+		}
+	}
+	pr.unique = uniqueNames(ents)
+	for i := range ents {
+		e := &ents[i]
+		f := progField{name: e.name, kind: e.kind, trim: e.trim, isID: e.isID, isChan: e.isChan, unnamed: e.unnamed}
+		if e.kind == kindTime {
+			f.first = int32(len(pr.times))
+			pr.times = append(pr.times, progTime{ref: e.tRef, t: e.tConst})
+			pr.fields = append(pr.fields, f)
+			continue
+		}
+		f.first = int32(len(pr.segs))
+		for _, s := range e.segs {
+			ps := progSeg{ref: s.ref, inst: s.inst, id: s.id}
+			if !s.ref {
+				ps.lit = int32(len(pr.lits))
+				pr.lits = append(pr.lits, s.lit...)
+				ps.end = int32(len(pr.lits))
+			}
+			pr.segs = append(pr.segs, ps)
+		}
+		f.last = int32(len(pr.segs))
+		pr.fields = append(pr.fields, f)
+	}
 	return pr
+}
+
+// noop reports whether entry e never sets a field: a System element without
+// text (<Provider .../>, <TimeCreated .../>, <Correlation/>, whose attributes
+// are entries of their own) is always empty, which SetField does not store.
+// Left in, it would repeat a name (TimeCreated) and keep the program from
+// being unique.
+func (e *progEntry) noop() bool {
+	return e.kind == kindField && len(e.segs) == 0 && !e.isID && !e.isChan && !e.unnamed
 }
 
 // fastRecord decodes the record at [pos, end) with a program when it can:
@@ -269,17 +340,21 @@ func (w *walker) fastRecord(pos, end int) (done bool, err error) {
 		in.t.walked = true
 		return false, nil
 	}
-	// Walk it generically, recording.
-	w.resetRecord()
-	if w.rec == nil {
-		w.rec = &recorder{}
+	if !w.recordable(in) {
+		return false, nil
 	}
-	w.rec.reset()
-	w.f.rec = w.rec
+	// Walk it generically, recording. w.rec is set for this walk only: the
+	// walker and the field sink do the recorder's work whenever it is set.
+	w.resetRecord()
+	if w.recBuf == nil {
+		w.recBuf = &recorder{}
+	}
+	rec := w.recBuf
+	rec.reset()
+	w.rec, w.f.rec = rec, rec
 	w.nRecorded++
 	err = w.document(pos, end)
-	w.f.rec = nil
-	rec := w.rec
+	w.rec, w.f.rec = nil, nil
 	if err == nil && rec.ok && rec.outer != nil && rec.parent == nil && len(w.f.stack) == 0 && w.f.haveID && len(w.f.keywords) == 0 {
 		t, pr := rec.outer.t, rec.program()
 		if t.progs == nil {
@@ -289,6 +364,29 @@ func (w *walker) fastRecord(pos, end int) (done bool, err error) {
 		t.nprogs++
 	}
 	return true, err
+}
+
+// recordable reports whether a record whose outer instance is in may give a
+// program: each of its BinXml values must hold one template instance
+// without arrays (see recorder.instance), which run needs to replay it.
+// Records that cannot (classic events whose EventData is plain BinXml or has
+// string arrays) are walked rather than recorded in vain each time.
+func (w *walker) recordable(in *instance) bool {
+	for i, c := range w.classes {
+		if c != classBinXML {
+			continue
+		}
+		n := w.nestedInstance(in.vals[i])
+		if n == nil {
+			return false
+		}
+		for _, v := range n.vals {
+			if v.typ&typeArray != 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // nestedInstance reads the document of BinXml value v when it is one
@@ -332,17 +430,18 @@ func (w *walker) run(pr *program, in, first *instance) bool {
 		}
 		insts = append(insts, n)
 	}
-	f := w.f
+	f, b := w.f, w.c.b
 	f.unique = pr.unique
-	for i := range pr.ents {
-		e := &pr.ents[i]
+	for i := range pr.fields {
+		e := &pr.fields[i]
 		if e.kind == kindTime {
-			t := e.tConst
-			if e.tRef.ref {
-				v := insts[e.tRef.inst].get(e.tRef.id)
+			pt := &pr.times[e.first]
+			t := pt.t
+			if pt.ref.ref {
+				v := insts[pt.ref.inst].get(pt.ref.id)
 				var ok bool
 				if t, ok = w.timeValue(v); !ok {
-					w.scratch = w.appendValue(w.scratch[:0], insts[e.tRef.inst], e.tRef.id, -1)
+					w.scratch = w.appendValue(w.scratch[:0], insts[pt.ref.inst], pt.ref.id, -1)
 					if t, ok = winxml.ParseTime(string(w.scratch), time.UTC); !ok {
 						return false
 					}
@@ -353,11 +452,21 @@ func (w *walker) run(pr *program, in, first *instance) bool {
 			continue
 		}
 		start := len(f.vals)
-		for _, s := range e.segs {
-			if s.ref {
-				f.vals = w.appendValue(f.vals, insts[s.inst], s.id, -1)
-			} else {
-				f.vals = append(f.vals, s.lit...)
+		for _, s := range pr.segs[e.first:e.last] {
+			switch {
+			case !s.ref:
+				f.vals = append(f.vals, pr.lits[s.lit:s.end]...)
+			case int(s.id) < len(insts[s.inst].vals):
+				// appendValue, without the calls for the common cases.
+				v := insts[s.inst].vals[s.id]
+				switch {
+				case v.typ == typeString:
+					f.vals = appendUTF16(f.vals, b[v.off:v.off+v.size])
+				case v.typ < typeBinXML:
+					f.vals = appendScalar(f.vals, v.typ, b[v.off:v.off+v.size])
+				default:
+					f.vals = w.appendValue(f.vals, insts[s.inst], s.id, -1)
+				}
 			}
 		}
 		end := len(f.vals)

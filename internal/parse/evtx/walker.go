@@ -62,6 +62,10 @@ const maxSharedTemplates = 4096
 type walker struct {
 	c     *compiler
 	tmpls map[uint32]templateEntry
+	// recent holds entries of tmpls, by definition offset (direct-mapped):
+	// every record looks up two or three templates (System, EventData),
+	// each a map lookup otherwise.
+	recent [8]recentTemplate
 	// byGUID keeps the templates of earlier chunks by their identifier: every
 	// chunk carries the definitions of the templates it uses, but a template
 	// identifier names one definition (MS-EVEN6 2.2.17), so a chunk need not
@@ -70,7 +74,8 @@ type walker struct {
 	noShare   bool
 	insts     []*instance
 	ninst     int
-	rec       *recorder // while recording a program
+	rec       *recorder // while recording a program, else nil
+	recBuf    *recorder // reused from one recording to the next
 	classes   []byte
 	nested    []byte
 	progInsts []*instance
@@ -91,8 +96,34 @@ func newWalker(c *compiler, f *fieldSink, x *xmlSink) *walker {
 	return &walker{c: c, tmpls: map[uint32]templateEntry{}, byGUID: map[[16]byte]*template{}, f: f, x: x}
 }
 
+// recentTemplate is an entry of walker.recent.
+type recentTemplate struct {
+	off uint32
+	ok  bool
+	te  templateEntry
+}
+
 // resetChunk forgets the templates of the previous chunk.
-func (w *walker) resetChunk() { clear(w.tmpls) }
+func (w *walker) resetChunk() {
+	clear(w.tmpls)
+	w.recent = [len(w.recent)]recentTemplate{}
+}
+
+// templateAt returns the compiled template defined at chunk offset off,
+// compiling it on first use in the chunk.
+func (w *walker) templateAt(off uint32) templateEntry {
+	r := &w.recent[(off>>3)%uint32(len(w.recent))]
+	if r.ok && r.off == off {
+		return r.te
+	}
+	te, hit := w.tmpls[off]
+	if !hit {
+		te = w.template(int(off))
+		w.tmpls[off] = te
+	}
+	*r = recentTemplate{off: off, ok: true, te: te}
+	return te
+}
 
 // record walks the BinXml of one record at [pos, end), with a field program
 // when it can (program.go).
@@ -182,11 +213,7 @@ func (w *walker) instance(pos, end int) (*instance, int, error) {
 		}
 		p += templateDefHead + size
 	}
-	te, hit := w.tmpls[defOff]
-	if !hit {
-		te = w.template(int(defOff))
-		w.tmpls[defOff] = te
-	}
+	te := w.templateAt(defOff)
 	if te.err != nil {
 		return nil, pos, te.err
 	}
