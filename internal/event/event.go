@@ -241,6 +241,14 @@ func (e *Event) Fields(fn func(key, value string)) {
 	}
 }
 
+// EachExtra calls fn for every format-specific field, in the order they
+// were set (Fields without the common ones).
+func (e *Event) EachExtra(fn func(key, value string)) {
+	for _, f := range e.extra {
+		fn(f.Key, f.Value)
+	}
+}
+
 // NumFields returns the number of present fields.
 func (e *Event) NumFields() int {
 	n := len(e.extra)

@@ -3,11 +3,13 @@ package hunt
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kizuki-dev/kizuki/internal/event"
 )
 
 // detailFields are the fields that tell an analyst what happened, in the
 // order they are shown, when the rule does not list its own (fields:).
-var detailFields = []string{
+var detailFields = [...]string{
 	"CommandLine", "Image", "ParentImage", "ParentCommandLine", "TargetFilename", "TargetObject", "Details",
 	"ScriptBlockText", "Payload", "ServiceName", "ImagePath", "TaskName", "TargetImage", "GrantedAccess",
 	"QueryName", "DestinationIp", "DestinationPort", "DestinationHostname", "SourceIp",
@@ -17,40 +19,84 @@ var detailFields = []string{
 	"url", "domain", "src_ip", "dst_ip", "dst_port", "user", "query", "user_agent", "action",
 }
 
+// detailIndex gives each detail field's position, for the one pass over
+// an event's fields that finds them (a lookup per name would scan the
+// fields forty times per match); detailCommon says which are kizuki's
+// common fields (url, user…), read as such. Built once, never modified.
+var detailIndex, detailCommon = func() (map[string]int, [len(detailFields)]int) {
+	m := make(map[string]int, len(detailFields))
+	var common [len(detailFields)]int
+	for i, n := range detailFields {
+		common[i] = -1
+		if k, ok := event.KeyByName(n); ok {
+			common[i] = int(k)
+			continue
+		}
+		m[n] = i
+	}
+	return m, common
+}()
+
 // details renders the key fields of a match's event as "key: value" joined
 // by sep; values longer than max runes (0: no limit) are cut with "…". For a
 // correlation it describes the group and count instead.
 func details(m *Match, max int, sep string) string {
+	return string(appendDetails(nil, m, max, sep))
+}
+
+// appendDetails is details appending to b.
+func appendDetails(b []byte, m *Match, max int, sep string) []byte {
 	if c := m.Correlation; c != nil {
-		return correlationDetails(c, sep)
+		return append(b, correlationDetails(c, sep)...)
 	}
 	ev := m.Event
-	names := detailFields
-	var seen map[string]bool // only the rule's own fields can repeat a name
-	if len(m.Rule.Fields) > 0 {
-		names = append(append([]string(nil), m.Rule.Fields...), detailFields...)
-		seen = map[string]bool{}
+	start := len(b)
+	add := func(n, v string) {
+		if v == "" || v == "-" {
+			return
+		}
+		if len(b) > start {
+			b = append(b, sep...)
+		}
+		b = append(b, n...)
+		b = append(b, ": "...)
+		b = append(b, clip(oneLine(v), max)...)
 	}
-	var b strings.Builder
-	for _, n := range names {
-		if seen != nil {
+	// The rule's own fields first, as it lists them.
+	var seen map[string]bool
+	if len(m.Rule.Fields) > 0 {
+		seen = make(map[string]bool, len(m.Rule.Fields))
+		for _, n := range m.Rule.Fields {
 			if seen[n] {
 				continue
 			}
 			seen[n] = true
+			if v, ok := ev.LookupOK(n); ok {
+				add(n, v)
+			}
 		}
-		v, ok := ev.LookupOK(n)
-		if !ok || v == "" || v == "-" {
+	}
+	// Then the usual ones, found in one pass: a Windows field by the
+	// first extra of its name, a common one (url, user…) only as the
+	// common field, as Event.LookupOK finds them.
+	var vals [len(detailFields)]string
+	var found [len(detailFields)]bool
+	ev.EachExtra(func(k, v string) {
+		if i, ok := detailIndex[k]; ok && !found[i] {
+			vals[i], found[i] = v, true
+		}
+	})
+	for i, n := range detailFields {
+		if seen[n] {
 			continue
 		}
-		if b.Len() > 0 {
-			b.WriteString(sep)
+		v := vals[i]
+		if k := detailCommon[i]; k >= 0 {
+			v = ev.Get(event.Key(k))
 		}
-		b.WriteString(n)
-		b.WriteString(": ")
-		b.WriteString(clip(oneLine(v), max))
+		add(n, v)
 	}
-	return b.String()
+	return b
 }
 
 // oneLine folds line breaks and tabs so that one match stays one line.
