@@ -39,8 +39,8 @@ func main() {
 	defer stop()
 	root := newRoot(os.Stdin, os.Stdout, os.Stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		if errors.Is(err, errRulesFailed) {
-			os.Exit(1) // `rules check` found rules that do not load: already listed
+		if errors.Is(err, errRulesFailed) || errors.Is(err, errVerifyFailed) {
+			os.Exit(1) // rules that do not load, a journal that does not verify: already reported
 		}
 		fmt.Fprintln(os.Stderr, "kizuki:", err)
 		os.Exit(2)
@@ -58,7 +58,8 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyze(), newHunt(), newRules(), newParse(), newInitConfig(), newFormats())
+	root.AddCommand(newAnalyze(), newHunt(), newRules(), newParse(), newInitConfig(), newFormats(),
+		newServe(), newKeygen(), newVerify())
 	return root
 }
 

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kizuki-dev/kizuki/internal/certs"
+	"github.com/kizuki-dev/kizuki/internal/journal"
+	"github.com/kizuki-dev/kizuki/internal/listen"
+)
+
+// serveFlags are the flags of `kizuki serve`.
+type serveFlags struct {
+	data, key                    string
+	udp, tcp, tlsAddr            string
+	tlsCert, tlsKey, tlsClientCA string
+	allowTLS12                   bool
+	maxMessage                   int
+}
+
+func newServe() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve --data DIR",
+		Short: "Receive logs over syslog (UDP, TCP, TLS) into a tamper-evident journal",
+		Long: `Receives logs from your mail server, firewall, proxy, DNS server and domain
+controller (any syslog sender: rsyslog, syslog-ng, logger, network devices)
+and keeps every message in an append-only journal in DIR/journal: records
+hash-chained, checkpoints signed with an Ed25519 key kept outside DIR (made
+at the first start when --key is not given), each TCP/TLS batch read only
+after the previous one is on disk (fsync). kizuki verify --data DIR proves
+that nothing was changed, removed, cut or reordered since.
+
+Listeners take HOST:PORT or "off": syslog over UDP and TCP (LF or
+octet-counting framing, RFC 3164 or 5424) on 5514, over TLS 1.3 (RFC 5425)
+on 6514. Without --tls-cert, a CA and a server certificate are made in
+DIR/tls and their fingerprints printed.
+
+Not yet: the HTTPS ingest and search API, live detection, retention,
+health metrics (see the README).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), f, cmd.Flags().Changed("key"), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.data, "data", "kizuki-data", "data directory (the journal, the generated TLS files)")
+	fl.StringVar(&f.key, "key", defaultKeyPath(), "Ed25519 key signing the journal's checkpoints (kizuki keygen); kept outside --data")
+	fl.StringVar(&f.udp, "syslog-udp", listen.DefaultSyslogAddr, "syslog over UDP: HOST:PORT or off")
+	fl.StringVar(&f.tcp, "syslog-tcp", listen.DefaultSyslogAddr, "syslog over TCP: HOST:PORT or off")
+	fl.StringVar(&f.tlsAddr, "syslog-tls", listen.DefaultTLSAddr, "syslog over TLS (RFC 5425): HOST:PORT or off")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "server certificate (PEM); default: one made in DATA/tls")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "server certificate's key (PEM)")
+	fl.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
+	fl.BoolVar(&f.allowTLS12, "allow-tls12", false, "also accept TLS 1.2 (TLS 1.3 only by default)")
+	fl.IntVar(&f.maxMessage, "max-message", 0, "largest syslog message kept, in bytes (default 64 KiB; larger ones are counted and skipped)")
+	return cmd
+}
+
+// signingKey loads the journal's signing key, making it at the default place
+// on the first start; a key named with --key must exist.
+func signingKey(f serveFlags, explicit bool, log io.Writer) (ed25519.PrivateKey, error) {
+	if err := checkKeyOutside(f.key, f.data); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(f.key); errors.Is(err, os.ErrNotExist) {
+		if explicit {
+			return nil, fmt.Errorf("signing key %s does not exist: make it with kizuki keygen --out %s", f.key, f.key)
+		}
+		if err := os.MkdirAll(filepath.Dir(f.key), 0o700); err != nil {
+			return nil, fmt.Errorf("signing key: %w", err)
+		}
+		pub, err := journal.GenerateKey(f.key)
+		if err != nil {
+			return nil, fmt.Errorf("signing key: %w", err)
+		}
+		fmt.Fprintf(log, "kizuki serve: made the journal signing key %s (public key %s.pub, key id %x); back both up, away from %s\n",
+			f.key, f.key, journal.KeyID(pub), f.data)
+	}
+	k, err := journal.LoadKey(f.key)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	return k, nil
+}
+
+func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer) error {
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	key, err := signingKey(f, keyExplicit, log)
+	if err != nil {
+		return err
+	}
+	var logMu sync.Mutex
+	logf := func(format string, args ...any) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		fmt.Fprintf(log, "kizuki serve: "+strings.TrimSuffix(format, "\n")+"\n", args...)
+	}
+	j, err := journal.Open(journalDir(f.data), journal.Options{SigningKey: key, Logf: logf})
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if rec := j.Recovery(); rec.Repaired() || len(rec.Removed) > 0 {
+		logf("journal at start: %s", rec)
+	}
+	srv, err := listen.New(j, listen.Options{Limits: listen.Limits{MaxMessage: f.maxMessage}, Logf: logf})
+	if err != nil {
+		j.Close()
+		return err
+	}
+
+	// Every socket is opened before anything is served: a port in use is
+	// an error at start, not a listener silently missing.
+	type served struct {
+		name  string
+		serve func(context.Context) error
+		close func() error
+	}
+	var all []served
+	closeAll := func() {
+		for _, s := range all {
+			s.close()
+		}
+	}
+	if f.udp != "off" {
+		pc, err := net.ListenPacket("udp", f.udp)
+		if err != nil {
+			closeAll()
+			j.Close()
+			return fmt.Errorf("syslog-udp: %w", err)
+		}
+		logf("syslog over UDP on %s", pc.LocalAddr())
+		all = append(all, served{"syslog-udp", func(ctx context.Context) error { return srv.ServeUDP(ctx, pc) }, pc.Close})
+	}
+	if f.tcp != "off" {
+		ln, err := net.Listen("tcp", f.tcp)
+		if err != nil {
+			closeAll()
+			j.Close()
+			return fmt.Errorf("syslog-tcp: %w", err)
+		}
+		logf("syslog over TCP on %s", ln.Addr())
+		all = append(all, served{"syslog-tcp", func(ctx context.Context) error { return srv.ServeStream(ctx, ln, listen.KindTCP) }, ln.Close})
+	}
+	if f.tlsAddr != "off" {
+		cfg, err := serverTLS(f, logf)
+		if err == nil {
+			var ln net.Listener
+			if ln, err = net.Listen("tcp", f.tlsAddr); err == nil {
+				logf("syslog over TLS on %s", ln.Addr())
+				tl := tls.NewListener(ln, cfg)
+				all = append(all, served{"syslog-tls", func(ctx context.Context) error { return srv.ServeStream(ctx, tl, listen.KindTLS) }, tl.Close})
+			}
+		}
+		if err != nil {
+			closeAll()
+			j.Close()
+			return fmt.Errorf("syslog-tls: %w", err)
+		}
+	}
+	if len(all) == 0 {
+		j.Close()
+		return errors.New("every listener is off: nothing to receive")
+	}
+	logf("journal in %s, checkpoints signed with key id %x; stop with Ctrl-C", journalDir(f.data), journal.KeyID(key.Public().(ed25519.PublicKey)))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(all))
+	for _, s := range all {
+		go func() {
+			err := s.serve(ctx)
+			if err != nil && ctx.Err() == nil {
+				err = fmt.Errorf("%s: %w", s.name, err)
+				cancel() // one listener failing stops the server: never half up
+			} else {
+				err = nil
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range all {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	// The listeners drained what they had read into the journal; closing
+	// it commits the rest and signs a last checkpoint.
+	if err := j.Close(); err != nil && first == nil {
+		first = fmt.Errorf("journal: %w", err)
+	}
+	st := srv.Stats()
+	logf("stopped: %d messages stored (%d bytes); %d oversized, %d UDP datagrams shed, %d connections refused, %d lost",
+		st.Messages, st.Bytes, st.Oversized, st.UDPShed, st.Refused, st.Lost)
+	return first
+}
+
+// serverTLS returns the TLS listener's configuration: the operator's
+// certificate, or one made in DATA/tls whose fingerprints are printed when
+// new (senders must trust the CA, or pin the certificate).
+func serverTLS(f serveFlags, logf func(string, ...any)) (*tls.Config, error) {
+	opt := certs.Options{ClientCAFile: f.tlsClientCA, AllowLegacyTLS12: f.allowTLS12}
+	if f.tlsCert != "" || f.tlsKey != "" {
+		if f.tlsCert == "" || f.tlsKey == "" {
+			return nil, errors.New("--tls-cert and --tls-key go together")
+		}
+		b, err := certs.Load(f.tlsCert, f.tlsKey, opt)
+		if err != nil {
+			return nil, err
+		}
+		logf("TLS certificate %s, SHA-256 fingerprint %s", b.CertFile, b.Fingerprint)
+		return b.Config, nil
+	}
+	b, err := certs.Ensure(f.data, opt)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.Generated) > 0 {
+		logf("made %s in %s", strings.Join(b.Generated, " and "), filepath.Dir(b.CertFile))
+	}
+	logf("TLS: senders trust the CA %s (SHA-256 %s); server certificate SHA-256 %s", b.CAFile, b.CAFingerprint, b.Fingerprint)
+	return b.Config, nil
+}
