@@ -266,7 +266,9 @@ func TestTooLargeForSink(t *testing.T) {
 	c := dial(t, srv.addr)
 	write(t, c, "<13>a\n<13>far too long\n<13>b\n")
 	c.Close()
-	waitFor(t, 5*time.Second, "the connection to end", func() bool { return s.Stats().Active == 0 })
+	// Accepted first: before the server took the connection, Active is
+	// 0 too.
+	waitFor(t, 5*time.Second, "the connection to end", func() bool { st := s.Stats(); return st.Accepted == 1 && st.Active == 0 })
 	if got := sink.raws(); !slices.Equal(got, []string{"<13>a", "<13>b"}) {
 		t.Fatalf("got %q", got)
 	}
