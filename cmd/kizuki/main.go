@@ -59,7 +59,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyze(), newHunt(), newRules(), newParse(), newInitConfig(), newFormats(),
-		newServe(), newKeygen(), newVerify())
+		newServe(), newKeygen(), newVerify(), newToken())
 	return root
 }
 

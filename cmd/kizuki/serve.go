@@ -7,14 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kizuki-dev/kizuki/internal/api"
+	"github.com/kizuki-dev/kizuki/internal/auth"
 	"github.com/kizuki-dev/kizuki/internal/certs"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/listen"
@@ -23,7 +28,7 @@ import (
 // serveFlags are the flags of `kizuki serve`.
 type serveFlags struct {
 	data, key                    string
-	udp, tcp, tlsAddr            string
+	udp, tcp, tlsAddr, https     string
 	tlsCert, tlsKey, tlsClientCA string
 	allowTLS12                   bool
 	maxMessage                   int
@@ -44,11 +49,16 @@ that nothing was changed, removed, cut or reordered since.
 
 Listeners take HOST:PORT or "off": syslog over UDP and TCP (LF or
 octet-counting framing, RFC 3164 or 5424) on 5514, over TLS 1.3 (RFC 5425)
-on 6514. Without --tls-cert, a CA and a server certificate are made in
-DIR/tls and their fingerprints printed.
+on 6514, and the HTTPS API on 8443 (POST /api/v1/ingest with NDJSON or
+plain lines, ?type= naming their format). Without --tls-cert, a CA and a
+server certificate are made in DIR/tls and their fingerprints printed.
 
-Not yet: the HTTPS ingest and search API, live detection, retention,
-health metrics (see the README).`,
+API calls need a token (Authorization: Bearer TOKEN). The first start writes
+an admin token to DIR/admin-token (mode 0600; it is never logged); make
+others with kizuki token create. Every API call goes to an audit trail,
+DIR/audit, a journal signed like the events' (kizuki verify checks both).
+
+Not yet: search, live detection, retention, health metrics (see the README).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), f, cmd.Flags().Changed("key"), cmd.ErrOrStderr())
@@ -60,6 +70,7 @@ health metrics (see the README).`,
 	fl.StringVar(&f.udp, "syslog-udp", listen.DefaultSyslogAddr, "syslog over UDP: HOST:PORT or off")
 	fl.StringVar(&f.tcp, "syslog-tcp", listen.DefaultSyslogAddr, "syslog over TCP: HOST:PORT or off")
 	fl.StringVar(&f.tlsAddr, "syslog-tls", listen.DefaultTLSAddr, "syslog over TLS (RFC 5425): HOST:PORT or off")
+	fl.StringVar(&f.https, "https", ":8443", "HTTPS API (POST /api/v1/ingest): HOST:PORT or off")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "server certificate (PEM); default: one made in DATA/tls")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "server certificate's key (PEM)")
 	fl.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
@@ -116,6 +127,17 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	if rec := j.Recovery(); rec.Repaired() || len(rec.Removed) > 0 {
 		logf("journal at start: %s", rec)
 	}
+	audit, err := journal.Open(filepath.Join(f.data, "audit"), journal.Options{SigningKey: key, Logf: logf, CheckpointEvery: 1000})
+	if err != nil {
+		j.Close()
+		return fmt.Errorf("audit trail: %w", err)
+	}
+	defer audit.Close()
+	tokens, err := openTokens(f.data, logf)
+	if err != nil {
+		j.Close()
+		return err
+	}
 	srv, err := listen.New(j, listen.Options{Limits: listen.Limits{MaxMessage: f.maxMessage}, Logf: logf})
 	if err != nil {
 		j.Close()
@@ -155,8 +177,17 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		logf("syslog over TCP on %s", ln.Addr())
 		all = append(all, served{"syslog-tcp", func(ctx context.Context) error { return srv.ServeStream(ctx, ln, listen.KindTCP) }, ln.Close})
 	}
-	if f.tlsAddr != "off" {
+	var tlsCfg *tls.Config
+	getTLS := func() (*tls.Config, error) {
+		if tlsCfg != nil {
+			return tlsCfg, nil
+		}
 		cfg, err := serverTLS(f, logf)
+		tlsCfg = cfg
+		return cfg, err
+	}
+	if f.tlsAddr != "off" {
+		cfg, err := getTLS()
 		if err == nil {
 			var ln net.Listener
 			if ln, err = net.Listen("tcp", f.tlsAddr); err == nil {
@@ -170,6 +201,35 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			j.Close()
 			return fmt.Errorf("syslog-tls: %w", err)
 		}
+	}
+	if f.https != "off" {
+		cfg, err := getTLS()
+		var ln net.Listener
+		if err == nil {
+			ln, err = net.Listen("tcp", f.https)
+		}
+		if err != nil {
+			closeAll()
+			j.Close()
+			return fmt.Errorf("https: %w", err)
+		}
+		logf("HTTPS API on %s (token in %s)", ln.Addr(), filepath.Join(f.data, "admin-token"))
+		api := &api.Server{Tokens: tokens, Events: j, Audit: audit, Logf: logf}
+		hs := &http.Server{Handler: api.Handler(), TLSConfig: cfg, ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute, MaxHeaderBytes: 64 << 10,
+			ErrorLog: stdlog.New(io.Discard, "", 0)}
+		all = append(all, served{"https", func(ctx context.Context) error {
+			go func() {
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				hs.Shutdown(sctx)
+			}()
+			if err := hs.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}, ln.Close})
 	}
 	if len(all) == 0 {
 		j.Close()
@@ -207,6 +267,29 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	logf("stopped: %d messages stored (%d bytes); %d oversized, %d UDP datagrams shed, %d connections refused, %d lost",
 		st.Messages, st.Bytes, st.Oversized, st.UDPShed, st.Refused, st.Lost)
 	return first
+}
+
+// openTokens opens DATA/tokens.json; on the first start it makes the
+// admin token and writes it to DATA/admin-token, readable by the owner only
+// (it is not printed: terminals and service logs keep what they show).
+func openTokens(data string, logf func(string, ...any)) (*auth.Store, error) {
+	tokens, err := auth.Open(filepath.Join(data, "tokens.json"))
+	if err != nil {
+		return nil, err
+	}
+	if tokens.Len() > 0 {
+		return tokens, nil
+	}
+	secret, err := tokens.Create("admin", auth.Admin)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(data, "admin-token")
+	if err := auth.WriteSecretFile(path, []byte(secret+"\n")); err != nil {
+		return nil, err
+	}
+	logf("made the admin API token: %s (mode 0600); kizuki token create --role analyst|viewer NAME makes others", path)
+	return tokens, nil
 }
 
 // serverTLS returns the TLS listener's configuration: the operator's

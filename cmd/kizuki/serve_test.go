@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -70,7 +71,7 @@ func TestServeLoggerVerify(t *testing.T) {
 	var out, errb lockedBuffer
 	root := newRoot(strings.NewReader(""), &out, &errb)
 	root.SetArgs([]string{"serve", "--data", data, "--key", key,
-		"--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0", "--syslog-tls", "off"})
+		"--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0", "--syslog-tls", "off", "--https", "off"})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	addr := func(kind string) string {
@@ -167,4 +168,147 @@ func countJournal(t *testing.T, data string) int {
 		return -1
 	}
 	return n
+}
+
+// The HTTPS API with the real curl: the admin token made at the first start
+// (file mode 0600, never in the log) ingests NDJSON and plain lines; an
+// unknown token gets 401, a viewer's 403; every call is in the audit trail,
+// which kizuki verify checks with the events.
+func TestServeHTTPSIngest(t *testing.T) {
+	curl := needTool(t, "curl", "curl")
+	dir := t.TempDir()
+	data, key := filepath.Join(dir, "data"), filepath.Join(dir, "keys", "journal.key")
+	if _, _, err := run(t, "", "keygen", "--out", key); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb lockedBuffer
+	root := newRoot(strings.NewReader(""), &out, &errb)
+	root.SetArgs([]string{"serve", "--data", data, "--key", key,
+		"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var port string
+	re := regexp.MustCompile(`HTTPS API on 127\.0\.0\.1:(\d+)`)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && port == ""; time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			port = m[1]
+		}
+	}
+	if port == "" {
+		t.Fatalf("no HTTPS listener announced:\n%s", errb.String())
+	}
+	tokenFile := filepath.Join(data, "admin-token")
+	st, err := os.Stat(tokenFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file: %v %v", st, err)
+	}
+	b, _ := os.ReadFile(tokenFile)
+	admin := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(admin, "kzk_") || strings.Contains(errb.String(), admin) {
+		t.Fatalf("admin token %q malformed or logged", admin)
+	}
+	post := func(token, contentType, body, query string) (int, string) {
+		t.Helper()
+		args := []string{"-sS", "--cacert", filepath.Join(data, "tls", "ca-cert.pem"), "-o", "-", "-w", "\n%{http_code}",
+			"-H", "Content-Type: " + contentType, "--data-binary", "@-",
+			"https://127.0.0.1:" + port + "/api/v1/ingest" + query}
+		if token != "" {
+			args = append(args, "-H", "Authorization: Bearer "+token)
+		}
+		cmd := exec.Command(curl, args...)
+		cmd.Stdin = strings.NewReader(body)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("curl: %v\n%s", err, b)
+		}
+		s := strings.TrimSpace(string(b))
+		i := strings.LastIndexByte(s, '\n')
+		code := 0
+		fmt.Sscan(s[i+1:], &code)
+		return code, s[:max(i, 0)]
+	}
+	ndjson := `{"EventID":4625,"TargetUserName":"alice"}` + "\n" + `{"EventID":4624,"TargetUserName":"bob"}` + "\n"
+	if code, body := post(admin, "application/x-ndjson", ndjson, "?type=winjson"); code != 200 || !strings.Contains(body, `"accepted":2`) {
+		t.Fatalf("NDJSON ingest: %d %s", code, body)
+	}
+	if code, body := post(admin, "text/plain", "Feb  1 10:00:00 mx postfix/smtpd[1]: connect from x\nsecond line\n", ""); code != 200 || !strings.Contains(body, `"accepted":2`) {
+		t.Fatalf("plain ingest: %d %s", code, body)
+	}
+	if code, body := post(admin, "application/x-ndjson", "{\"ok\":1}\nnot json\n", ""); code != 400 || !strings.Contains(body, "line 2") {
+		t.Fatalf("bad NDJSON: %d %s", code, body)
+	}
+	if code, _ := post("kzk_wrong", "text/plain", "x\n", ""); code != 401 {
+		t.Fatalf("unknown token: %d", code)
+	}
+	if code, _ := post("", "text/plain", "x\n", ""); code != 401 {
+		t.Fatalf("no token: %d", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, errb.String())
+	}
+
+	// A viewer token (seen by the server from its next start) may not
+	// ingest.
+	viewer, _, err := run(t, "", "token", "create", "--data", data, "--role", "viewer", "dashboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer = strings.TrimSpace(viewer)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	errb = lockedBuffer{}
+	root = newRoot(strings.NewReader(""), &out, &errb)
+	root.SetArgs([]string{"serve", "--data", data, "--key", key,
+		"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"})
+	go func() { done <- root.ExecuteContext(ctx2) }()
+	port = ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && port == ""; time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			port = m[1]
+		}
+	}
+	if code, body := post(viewer, "text/plain", "x\n", ""); code != 403 || !strings.Contains(body, "viewer") {
+		t.Fatalf("viewer ingest: %d %s", code, body)
+	}
+	cancel2()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+
+	var events []string
+	if err := journal.Iterate(context.Background(), filepath.Join(data, "journal"), 0, func(r journal.Record) error {
+		events = append(events, r.Source+"|"+string(r.Raw))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`winjson|{"EventID":4625,"TargetUserName":"alice"}`, `winjson|{"EventID":4624,"TargetUserName":"bob"}`,
+		"|Feb  1 10:00:00 mx postfix/smtpd[1]: connect from x", "|second line"}
+	if strings.Join(events, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("journal holds\n%s\nwant\n%s", strings.Join(events, "\n"), strings.Join(want, "\n"))
+	}
+	var statuses []string
+	if err := journal.Iterate(context.Background(), filepath.Join(data, "audit"), 0, func(r journal.Record) error {
+		var a struct {
+			Token  string `json:"token"`
+			Status int    `json:"status"`
+		}
+		if err := json.Unmarshal(r.Raw, &a); err != nil {
+			return err
+		}
+		statuses = append(statuses, fmt.Sprintf("%s:%d", a.Token, a.Status))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(statuses, " "); got != "admin:200 admin:200 admin:400 :401 :401 dashboard:403" {
+		t.Fatalf("audit trail: %s", got)
+	}
+	stdout, _, err := run(t, "", "verify", "--data", data, "--pub", key+".pub")
+	if err != nil || strings.Count(stdout, "OK\n") != 2 {
+		t.Fatalf("verify: %v\n%s", err, stdout)
+	}
 }
