@@ -36,21 +36,39 @@ const (
 	litSuffix                  // at the end
 )
 
-// maxScanLiteral caps the bytes of a literal put into a scanner: any
-// substring of a necessary literal is necessary too; contains and endswith
+// maxScanLiteral caps the bytes of a contains literal put into a scanner:
+// any substring of a necessary literal is necessary too, and contains
 // literals keep their last bytes (the selective end of a path or command
-// fragment), startswith literals their first. It bounds the tables' size.
-const maxScanLiteral = 12
+// fragment). It bounds the DFA's size, which grows with the literals'
+// bytes times their distinct characters. Anchored literals (startswith,
+// endswith) go into tries, which grow with their bytes only and are walked
+// no further than the value's literals go: they keep up to
+// maxAnchoredLiteral bytes, since their start often is a common frame
+// ("c:\windows\system32\tasks\" cut at 12 bytes is "c:\windows\s", which
+// every system binary has).
+const (
+	maxScanLiteral     = 12
+	maxAnchoredLiteral = 32
+)
+
+// maxScanLen is the cap on the bytes of a literal of kind k.
+func maxScanLen(k litKind) int {
+	if k == litContains {
+		return maxScanLiteral
+	}
+	return maxAnchoredLiteral
+}
 
 // trimLiteral returns the part of a literal of kind k put into a scanner.
 func trimLiteral(s string, k litKind) string {
-	if len(s) <= maxScanLiteral {
+	n := maxScanLen(k)
+	if len(s) <= n {
 		return s
 	}
 	if k == litPrefix {
-		return s[:maxScanLiteral]
+		return s[:n]
 	}
-	return s[len(s)-maxScanLiteral:]
+	return s[len(s)-n:]
 }
 
 type scanner struct {
@@ -61,9 +79,11 @@ type scanner struct {
 	trans16  []uint16 // the same when there are fewer than 65536 states
 	outStart []int32  // outputs of state s: outs[outStart[s]:outStart[s+1]]
 	outs     []int32
-	firstOut int32 // states are numbered so that exactly those >= firstOut have outputs
-	depth    int   // longest literal (anchored walks stop there)
-	minLen   int   // shortest literal: a shorter text holds none
+	firstOut int32    // states are numbered so that exactly those >= firstOut have outputs
+	depth    int      // longest literal (anchored walks stop there)
+	minLen   int      // shortest literal: a shorter text holds none
+	sep      int      // a byte in no literal (-1: none), see joinSeparator
+	samp     *sampler // a contains scanner of long literals: see sampling.go
 }
 
 // buildScanner builds the scanner of kind k for lits (lower-case,
@@ -110,6 +130,7 @@ func buildScanner(k litKind, lits []string, payload [][]int32, exact bool) *scan
 		trans[i] = -1
 	}
 	own := [][]int32{nil}
+	depth := []int32{0} // per state: the length of its text
 	for pi, p := range lits {
 		s := int32(0)
 		for i := 0; i < len(p); i++ {
@@ -126,10 +147,18 @@ func buildScanner(k litKind, lits []string, payload [][]int32, exact bool) *scan
 				}
 				trans[int(s)*nc+c] = t
 				own = append(own, nil)
+				depth = append(depth, depth[s]+1)
 			}
 			s = t
 		}
 		own[s] = append(own[s], payload[pi]...)
+	}
+	a.sep = -1
+	for _, b := range []int{'\n', 0, 0x7f} {
+		if a.class[b] == 0 {
+			a.sep = b
+			break
+		}
 	}
 	n := len(own)
 	outs := make([][]int32, n)
@@ -145,7 +174,10 @@ func buildScanner(k litKind, lits []string, payload [][]int32, exact bool) *scan
 			}
 		}
 	}
-	a.finish(trans, outs)
+	a.finish(trans, outs, depth)
+	if k == litContains && !exact {
+		a.samp = a.newSampler(lits)
+	}
 	return a
 }
 
@@ -184,21 +216,31 @@ func (a *scanner) linkFailures(trans []int32, own, outs [][]int32) {
 // scan loop then tests "has output" with one comparison) and lays out the
 // tables. The root keeps number 0: it has no output (literals are
 // non-empty).
-func (a *scanner) finish(trans []int32, outs [][]int32) {
+func (a *scanner) finish(trans []int32, outs [][]int32, depth []int32) {
 	n, nc := len(outs), int(a.nclass)
-	newID := make([]int32, n)
-	id := int32(0)
-	for s := 0; s < n; s++ {
-		if len(outs[s]) == 0 {
-			newID[s] = id
-			id++
-		}
+	// Within each group, shallow states first: a scan spends most of its
+	// steps near the root, and those rows then share pages and cache lines
+	// (the CommandLine DFA of a Sysmon bucket is megabytes).
+	order := make([]int32, n)
+	for s := range order {
+		order[s] = int32(s)
 	}
-	a.firstOut = id
-	for s := 0; s < n; s++ {
-		if len(outs[s]) > 0 {
-			newID[s] = id
-			id++
+	slices.SortStableFunc(order, func(x, y int32) int {
+		ox, oy := len(outs[x]) > 0, len(outs[y]) > 0
+		if ox != oy {
+			if oy {
+				return -1
+			}
+			return 1
+		}
+		return int(depth[x] - depth[y])
+	})
+	newID := make([]int32, n)
+	a.firstOut = int32(n)
+	for id, s := range order {
+		newID[s] = int32(id)
+		if len(outs[s]) > 0 && int32(id) < a.firstOut {
+			a.firstOut = int32(id)
 		}
 	}
 	a.trans = make([]int32, len(trans))
@@ -232,6 +274,17 @@ func dedup(s []int32) []int32 {
 	return slices.Compact(s)
 }
 
+// joinSeparator returns a byte to join texts with, when scanning them
+// joined is cheaper than one by one: the byte is in none of the scanner's
+// literals, so it is class 0, which sends every state of the DFA back to
+// the root. The joined texts give the same reports as one by one (no
+// literal spans the separator), in one call whose interleaved chains cover
+// the whole. A sampled scanner gains nothing from it: its calls are cheap
+// and copying the texts would cost more than scanning them.
+func (a *scanner) joinSeparator() (byte, bool) {
+	return byte(a.sep), a.sep >= 0 && a.kind == litContains && a.samp == nil
+}
+
 // scan appends to dst the payloads of the literals found in text (with
 // repeats). text is scanned as it is, in any case.
 func (a *scanner) scan(text string, dst []int32) []int32 {
@@ -243,6 +296,9 @@ func (a *scanner) scan(text string, dst []int32) []int32 {
 		return a.walk(text, false, dst)
 	case litSuffix:
 		return a.walk(text, true, dst)
+	}
+	if a.samp != nil {
+		return a.scanSampled(text, dst)
 	}
 	if t := a.trans16; t != nil {
 		return scan16(t, &a.class, int(a.nclass), int(a.firstOut), a.depth, a.outStart, a.outs, text, dst)
@@ -398,5 +454,9 @@ func (a *scanner) any(text string) bool {
 
 // size returns the scanner's memory in bytes (for statistics).
 func (a *scanner) size() int {
-	return 512 + 4*(len(a.trans)+len(a.outStart)+len(a.outs)) + 2*len(a.trans16)
+	n := 512 + 4*(len(a.trans)+len(a.outStart)+len(a.outs)) + 2*len(a.trans16)
+	if a.samp != nil {
+		n += 8 * len(a.samp.bits)
+	}
+	return n
 }

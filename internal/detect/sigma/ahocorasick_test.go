@@ -121,3 +121,116 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// TestSampledScan checks scanSampled, which looks at every stride-th q-gram
+// only, against the full DFA scan: SigmaHQ's contains literals of at least
+// n bytes (n = 8 to 12: strides of 6 to 10), the hex digits of its hashes
+// (longer q-grams), over the field values of the regression events,
+// each alone and all of an event's values joined (with a separator, as
+// keywords are scanned), and every phase of the samples.
+func TestSampledScan(t *testing.T) {
+	root := testutil.Dataset(t, "sigma")
+	rs, errs := LoadPaths([]string{filepath.Join(root, "rules/windows")}, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	all := map[string]bool{}
+	for _, r := range rs.Rules() {
+		for _, s := range r.det.sels {
+			for _, alt := range s.alts {
+				for _, it := range alt {
+					for _, g := range it.groups {
+						for _, c := range g {
+							for _, l := range c.lits {
+								all[trimLiteral(l.s, litContains)] = true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	var texts []string
+	err := filepath.WalkDir(filepath.Join(root, "regression_data"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return err
+		}
+		return readWinJSON(p, func(ev *event.Event) {
+			var joined []byte
+			ev.Fields(func(_, v string) {
+				texts = append(texts, v)
+				joined = append(append(joined, v...), '\n')
+			})
+			texts = append(texts, string(joined))
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		n     int
+		chars string // every byte of a literal is one of these
+	}{
+		{8, "abcdefghijklmnopqrstuvwxyz.\\: "},
+		{9, "abcdefghijklmnopqrstuvwxyz.\\: "},
+		{10, "abcdefghijklmnopqrstuvwxyz.\\: "},
+		{12, "abcdefghijklmnopqrstuvwxyz.\\: "},
+		{12, "0123456789abcdef"},
+		{12, "0123456789abcdef="},
+	} {
+		var list []string
+		for l := range all {
+			if len(l) >= tc.n && strings.Trim(l, tc.chars) == "" {
+				list = append(list, l)
+			}
+		}
+		slices.Sort(list)
+		// A bucket's worth of literals (some tens: the sampler's bitmap
+		// holds no more), those that occur in the texts first.
+		payload := make([][]int32, len(list))
+		for i := range list {
+			payload[i] = []int32{int32(i)}
+		}
+		whole := buildScanner(litContains, list, payload, false)
+		occurs := map[int32]bool{}
+		for _, v := range texts {
+			for _, id := range whole.scan(v, nil) {
+				occurs[id] = true
+			}
+		}
+		var some []string
+		for i, l := range list {
+			if occurs[int32(i)] && len(some) < 40 {
+				some = append(some, l)
+			}
+		}
+		for i := 0; len(some) < 60 && i < len(list); i += 7 {
+			if !occurs[int32(i)] {
+				some = append(some, list[i])
+			}
+		}
+		list = some
+		payload = payload[:len(list)]
+		sc := buildScanner(litContains, list, payload, false)
+		if sc.samp == nil || sc.samp.stride != sc.minLen-sc.samp.q+1 {
+			t.Fatalf("n=%d %q: %d literals, %d classes: no sampling", tc.n, tc.chars, len(list), sc.nclass)
+		}
+		full := *sc
+		full.samp = nil
+		found := 0
+		for _, v := range texts {
+			want := dedup(full.scan(v, nil))
+			found += len(want)
+			for i := 0; i < len(v) && i <= sc.samp.stride && (i == 0 || len(want) > 0); i++ {
+				want := dedup(full.scan(v[i:], nil))
+				if got := dedup(sc.scan(v[i:], nil)); !slices.Equal(got, want) {
+					t.Errorf("n=%d, %q: sampled scan found %v, full scan %v", tc.n, v[i:], got, want)
+				}
+			}
+		}
+		t.Logf("n=%d %q: %d literals, q %d, stride %d: %d texts, %d literals found", tc.n, tc.chars, len(list), sc.samp.q, sc.samp.stride, len(texts), found)
+		if found == 0 {
+			t.Errorf("n=%d %q: no literal found anywhere: the test proves nothing", tc.n, tc.chars)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type check struct {
 	isInt  bool           // cNumber: the rule's number is an integer
 	op     cmpOp          // cCompare
 	re     *regexp.Regexp // cRegex
+	rf     *regexFilter   // cRegex: what the Matcher checks first (nil: nothing)
 	cidr   netip.Prefix   // cCIDR
 	want   bool           // cExists
 	tpart  timePart       // cTimePart
@@ -93,7 +94,7 @@ func compileCheck(v mval) (check, error) {
 		if err != nil {
 			return check{}, err
 		}
-		c := check{kind: cRegex, re: re}
+		c := check{kind: cRegex, re: re, rf: newRegexFilter(v.text, v.reFlags)}
 		for _, l := range regexLiterals(v.text, v.reFlags) {
 			c.lits = append(c.lits, needle{l, litContains, false, true})
 		}

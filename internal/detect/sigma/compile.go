@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -37,10 +38,10 @@ type compiled struct {
 	stats    Stats
 
 	// The prefilter literals of each field and kind, over all buckets,
-	// with their ids, and the scanner reporting those ids.
+	// with their ids, and the scanners of the buckets' subsets of them.
 	litID    map[flit]int32
-	scanners map[scanKey]*scanner
-	nlits    map[scanKey]int
+	lits     map[scanKey][]string // by id
+	scanners map[string]*scanner  // by field, kind and literal ids
 }
 
 type chanIndex struct {
@@ -58,6 +59,7 @@ type inst struct {
 	excl        []exclusion
 	keywordsRaw bool
 	pre         preSets // prefilter; nil = evaluate always
+	guards      []guard // checks that can rule it out at once (guard.go)
 }
 
 // csel is a selection with resolved fields: OR of AND-groups.
@@ -73,6 +75,32 @@ type citem struct {
 	rest   [][]check // evaluated with set, instead of groups
 }
 
+// hasKeywords reports whether the instance (or a filter of it) has a
+// keyword item.
+func (in *inst) hasKeywords() bool {
+	has := func(sels []csel) bool {
+		for _, s := range sels {
+			for _, alt := range s {
+				for i := range alt {
+					if alt[i].fid == kwFID {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	if has(in.sels) {
+		return true
+	}
+	for i := range in.excl {
+		if has(in.excl[i].sels) {
+			return true
+		}
+	}
+	return false
+}
+
 // exclusion is a filter applied to an instance: it suppresses the instance's
 // matches when its condition holds.
 type exclusion struct {
@@ -82,22 +110,32 @@ type exclusion struct {
 
 // bucket holds the instances one kind of event can match.
 type bucket struct {
+	id          int // 0..Stats.Buckets-1
 	insts       []*inst
+	keywords    bool       // an instance has keywords (Matcher.fill keeps the values)
 	keywordsRaw bool       // an instance searches keywords in the raw record
 	need        []uint8    // per instance: the bits of its prefilter sets (0: none)
 	always      []int32    // indexes into insts of instances without prefilter
 	scans       []scanSpec // one automaton per field with prefilter literals
 	derived     []derivedField
+	// The guards of insts[i] are guards[guardStart[i]:guardStart[i+1]]
+	// (guard.go).
+	guards     []guard
+	guardStart []int32
 }
 
 // scanSpec is one field's prefilter of one kind in a bucket: the scanner
-// of the field's literals of that kind (shared by every bucket) and, per
-// literal it reports, the bucket's instances that need it (empty for other
-// buckets' literals).
+// of the bucket's literals of that field and kind (shared by the buckets
+// with the same literals) and, per literal it reports, the bucket's
+// instances that need it.
 type scanSpec struct {
-	fid  int32
-	sc   *scanner
-	post [][]int32 // literal id → hits: index into bucket.insts << 1 | prefilter set
+	fid int32
+	sc  *scanner
+	// The hits of literal l are post[postStart[l]:postStart[l+1]]: index
+	// into bucket.insts << 1 | prefilter set. (One array, not one slice
+	// per literal: fewer cache lines to miss.)
+	post      []int32
+	postStart []int32
 }
 
 // scanKey names a scanner: a field and a literal kind.
@@ -261,13 +299,19 @@ func scanLiteral(fl flit) flit {
 	return fl
 }
 
-// buildScanners gives every prefilter literal an id per field and kind and
-// builds the scanners.
+// buildScanners gives every prefilter literal an id per field and kind (the
+// scanners themselves are built per bucket, see bucketScanner).
+//
+// Literals a scanner cannot tell apart share one id: those that differ only
+// in their non-ASCII bytes, which all fall in one byte class (a rule listing
+// a thousand emoji has a few distinct class sequences, not a thousand). The
+// scanner would report them all at once anyway; one id makes that one
+// report and one posting list instead of a thousand.
 func (c *compiled) buildScanners() {
 	c.litID = map[flit]int32{}
-	c.scanners = map[scanKey]*scanner{}
-	c.nlits = map[scanKey]int{}
-	lits := map[scanKey][]string{}
+	c.lits = map[scanKey][]string{}
+	c.scanners = map[string]*scanner{}
+	byClass := map[flit]int32{} // literal with its non-ASCII bytes as 0x80 → id
 	for _, in := range c.insts {
 		for _, set := range in.pre {
 			for _, fl := range set {
@@ -276,21 +320,59 @@ func (c *compiled) buildScanners() {
 					continue
 				}
 				k := scanKey{fl.fid, fl.kind}
-				c.litID[fl] = int32(len(lits[k]))
-				lits[k] = append(lits[k], fl.lit)
+				cl := fl
+				cl.lit = classString(fl.lit)
+				id, ok := byClass[cl]
+				if !ok {
+					id = int32(len(c.lits[k]))
+					byClass[cl] = id
+					c.lits[k] = append(c.lits[k], cl.lit)
+				}
+				c.litID[fl] = id
 			}
 		}
 	}
-	for k, l := range lits {
-		payload := make([][]int32, len(l))
-		for i := range payload {
-			payload[i] = []int32{int32(i)}
-		}
-		sc := buildScanner(k.kind, l, payload, false)
-		c.scanners[k] = sc
-		c.nlits[k] = len(l)
-		c.stats.AutomataSize += sc.size()
+}
+
+// bucketScanner returns the scanner of the literals ids (sorted) of field
+// and kind k, reporting ids[i] as i. A bucket's scanner holds only the
+// literals of its own instances: the keyword scanner of most Windows events
+// has the twenty-odd literals of the one rule for all of them, not the
+// hundred of every keyword rule, and so fits in the first-level cache.
+// Buckets with the same literals share one scanner.
+func (c *compiled) bucketScanner(k scanKey, ids []int32) *scanner {
+	key := fmt.Sprint(k.fid, k.kind, ids)
+	if sc := c.scanners[key]; sc != nil {
+		return sc
 	}
+	lits := make([]string, len(ids))
+	payload := make([][]int32, len(ids))
+	for i, id := range ids {
+		lits[i] = c.lits[k][id]
+		payload[i] = []int32{int32(i)}
+	}
+	sc := buildScanner(k.kind, lits, payload, false)
+	c.scanners[key] = sc
+	c.stats.AutomataSize += sc.size()
+	return sc
+}
+
+// classString returns s with every non-ASCII byte replaced by 0x80: the
+// byte sequence a (non-exact) scanner sees, since it gives all non-ASCII
+// bytes one class.
+func classString(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 0x80 {
+					b[j] = 0x80
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // intern returns the slot of an event field name.
@@ -351,6 +433,7 @@ func (c *compiled) compileInst(r *Rule, order int, rt *lsRoute, filters []*Filte
 		in.excl = append(in.excl, exclusion{cond: f.det.cond, sels: c.compileSels(f.det, rt)})
 	}
 	in.pre = prefilter(in)
+	in.guards = guardsOf(in)
 	return in
 }
 
@@ -430,7 +513,7 @@ func hasFieldRef(groups [][]check) bool {
 // newBucket builds a bucket: instances in firing order, and the prefilter
 // automata of its fields.
 func (c *compiled) newBucket(list []*inst, derivedOf map[*inst][]derivedField) *bucket {
-	b := &bucket{}
+	b := &bucket{id: c.stats.Buckets}
 	seen := map[*inst]bool{}
 	for _, in := range list {
 		if !seen[in] {
@@ -443,10 +526,12 @@ func (c *compiled) newBucket(list []*inst, derivedOf map[*inst][]derivedField) *
 		c.maxInsts = len(b.insts)
 	}
 	c.stats.Buckets++
-	posts := map[scanKey][][]int32{}
+	posts := map[scanKey]map[int32][]int32{} // literal id → hits
 	derivedSeen := map[int32]bool{}
+	b.guardStart = []int32{0}
 	for idx, in := range b.insts {
 		b.keywordsRaw = b.keywordsRaw || in.keywordsRaw
+		b.keywords = b.keywords || in.hasKeywords()
 		for _, d := range derivedOf[in] {
 			if !derivedSeen[d.fid] {
 				derivedSeen[d.fid] = true
@@ -454,6 +539,8 @@ func (c *compiled) newBucket(list []*inst, derivedOf map[*inst][]derivedField) *
 			}
 		}
 		b.need = append(b.need, uint8(1)<<len(in.pre)-1)
+		b.guards = append(b.guards, in.guards...)
+		b.guardStart = append(b.guardStart, int32(len(b.guards)))
 		if in.pre == nil {
 			b.always = append(b.always, int32(idx))
 			continue
@@ -466,7 +553,7 @@ func (c *compiled) newBucket(list []*inst, derivedOf map[*inst][]derivedField) *
 				id := c.litID[fl]
 				p := posts[k]
 				if p == nil {
-					p = make([][]int32, c.nlits[k])
+					p = map[int32][]int32{}
 					posts[k] = p
 				}
 				if l := p[id]; len(l) == 0 || l[len(l)-1] != hit {
@@ -486,7 +573,18 @@ func (c *compiled) newBucket(list []*inst, derivedOf map[*inst][]derivedField) *
 		return keys[i].kind < keys[j].kind
 	})
 	for _, k := range keys {
-		b.scans = append(b.scans, scanSpec{fid: k.fid, sc: c.scanners[k], post: posts[k]})
+		p := posts[k]
+		ids := make([]int32, 0, len(p))
+		for id := range p {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		sp := scanSpec{fid: k.fid, sc: c.bucketScanner(k, ids), postStart: make([]int32, len(ids)+1)}
+		for i, id := range ids {
+			sp.post = append(sp.post, p[id]...)
+			sp.postStart[i+1] = int32(len(sp.post))
+		}
+		b.scans = append(b.scans, sp)
 	}
 	return b
 }

@@ -14,7 +14,10 @@
 //	logsource.go, .yaml         logsource routing and field mapping
 //	compile.go, prefilter.go    compilation, indexing, literal prefilters
 //	ahocorasick.go, strset.go   multi-literal scanners and value sets
+//	sampling.go                 scanning long literals a few bytes in n
 //	match.go, check.go          the per-event matcher
+//	guard.go                    checks that rule a candidate out at once
+//	regexfilter.go              what is checked before a regular expression
 //	correlation*.go             correlation rules (stateful, over matches)
 //
 // A Ruleset is immutable once loaded (Merge aside) and shared; each

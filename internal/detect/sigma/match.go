@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -20,30 +21,37 @@ import (
 //  3. run each prefilter field's value through its scanner (which folds
 //     ASCII case itself) and mark the instances all of whose literal sets
 //     occur;
-//  4. evaluate the marked instances and those without prefilter, in rule
-//     order, and report the ones whose condition holds (and no filter
-//     suppresses).
+//  4. take the marked instances and those without prefilter, in rule
+//     order, drop those a guard of the bucket rules out (guard.go), and
+//     evaluate the others: report the ones whose condition holds (and no
+//     filter suppresses).
 //
 // Values are lower-cased once per event, lazily (only when a check needs
 // it), into a buffer the Matcher reuses. The pairs of a map are evaluated
 // cheapest first, so regular expressions run last, on the few events that
-// pass everything else.
+// pass everything else, and behind their filters (regexfilter.go).
 
 // Matcher evaluates a Ruleset on events. It holds scratch space: use one
 // Matcher per goroutine.
 type Matcher struct {
-	c     *compiled
-	gen   uint32
-	slots []slot
-	low   []byte   // lower-cased values of this event
-	mark  []uint32 // per bucket instance: gen when bits is valid
-	bits  []uint8  // per bucket instance: prefilter sets seen (0x80: a candidate)
-	cands []int32
-	hits  []int32
-	ev    *event.Event
-	kw    []kwValue // every field value of this event (keywords)
-	kwGen uint32
-	key   []byte // scratch: a field name without spaces, a lower-cased channel
+	c       *compiled
+	gen     uint32
+	slots   []slot
+	low     []byte   // lower-cased values of this event
+	mark    []uint32 // per bucket instance: gen when bits is valid
+	bits    []uint8  // per bucket instance: prefilter sets seen (0x80: a candidate)
+	cands   []int32
+	hits    []int32
+	ev      *event.Event
+	kw      []kwValue // every field value of this event (keywords)
+	kwGen   uint32
+	vals    []string // every field value of this event, in order (values)
+	valsGen uint32
+	joined  []byte       // scratch: the keyword values joined (joinValues)
+	addr    addrMemo     // the slot last parsed as an address (slotAddr)
+	key     []byte       // scratch: a field name without spaces, a lower-cased channel
+	shapes  [][]nameSlot // per bucket: the field names of its last event (fill)
+	last    lastBucket   // the bucket of the last event (bucketFor)
 
 	// Profiling (Profile): per-rule costs and the prefilter's time.
 	prof     map[*Rule]*RuleCost
@@ -56,6 +64,14 @@ type Matcher struct {
 
 type kwValue struct{ val, low string }
 
+// addrMemo is the value of slot s parsed as an address, in event gen.
+type addrMemo struct {
+	s    *slot
+	gen  uint32
+	addr netip.Addr
+	ok   bool
+}
+
 type slot struct {
 	gen  uint32 // == Matcher.gen: present in this event
 	lgen uint32 // == Matcher.gen: low is valid
@@ -65,12 +81,16 @@ type slot struct {
 
 // NewMatcher returns a Matcher for rs, compiling rs on first use.
 func (rs *Ruleset) NewMatcher() *Matcher {
-	c := rs.compile()
+	return newMatcher(rs.compile())
+}
+
+func newMatcher(c *compiled) *Matcher {
 	return &Matcher{
-		c:     c,
-		slots: make([]slot, len(c.fieldName)),
-		mark:  make([]uint32, c.maxInsts),
-		bits:  make([]uint8, c.maxInsts),
+		c:      c,
+		slots:  make([]slot, len(c.fieldName)),
+		mark:   make([]uint32, c.maxInsts),
+		bits:   make([]uint8, c.maxInsts),
+		shapes: make([][]nameSlot, c.stats.Buckets),
 	}
 }
 
@@ -90,12 +110,22 @@ func (m *Matcher) Match(ev *event.Event, fn func(r *Rule)) {
 	}
 	cands := m.candidates(b)
 	for _, idx := range cands {
+		if m.guarded(b, idx) {
+			continue
+		}
 		in := b.insts[idx]
 		if m.evalInst(in) {
 			fn(in.rule)
 		}
 	}
 	m.ev = nil
+}
+
+// guarded reports whether a guard of the bucket's instance idx rules it out
+// (never in the exhaustive evaluation of the tests).
+func (m *Matcher) guarded(b *bucket, idx int32) bool {
+	gs := b.guards[b.guardStart[idx]:b.guardStart[idx+1]]
+	return len(gs) > 0 && !m.exhaustive && m.ruledOut(gs)
 }
 
 // RuleCost is what one rule cost a profiling Matcher: how often its
@@ -138,7 +168,7 @@ func (m *Matcher) matchProfiled(b *bucket, fn func(r *Rule)) {
 	m.prefTime += t1.Sub(t0)
 	for _, idx := range cands {
 		in := b.insts[idx]
-		ok := m.evalInst(in)
+		ok := !m.guarded(b, idx) && m.evalInst(in)
 		t2 := time.Now()
 		c := m.prof[in.rule]
 		if c == nil {
@@ -163,14 +193,39 @@ func (m *Matcher) next() {
 	if m.gen == 0 {
 		clear(m.slots)
 		clear(m.mark)
-		m.kwGen = 0
+		m.kwGen, m.valsGen = 0, 0
+		m.addr = addrMemo{}
 		m.gen = 1
 	}
 	m.low = m.low[:0]
 }
 
-// bucketFor returns the bucket of the rules that can match ev.
+// bucketFor returns the bucket of the rules that can match ev. Consecutive
+// events mostly come from one log: the last event's bucket is kept with
+// its source, Channel and EventID (when it has both: otherwise the extras
+// decide), and comparing those is cheaper than the lookups.
 func (m *Matcher) bucketFor(ev *event.Event) *bucket {
+	ch, eid := ev.Get(event.Channel), ev.Get(event.EventID)
+	if ch == "" || eid == "" {
+		return m.lookupBucket(ev)
+	}
+	if l := &m.last; l.ok && ch == l.channel && eid == l.eventID && ev.Source == l.source {
+		return l.b
+	}
+	b := m.lookupBucket(ev)
+	m.last = lastBucket{true, ev.Source, ch, eid, b}
+	return b
+}
+
+// lastBucket is the bucket of the last event, with what chose it.
+type lastBucket struct {
+	ok                       bool
+	source, channel, eventID string
+	b                        *bucket
+}
+
+// lookupBucket is bucketFor without the memory of the last event.
+func (m *Matcher) lookupBucket(ev *event.Event) *bucket {
 	c := m.c
 	if !c.routes.isWindowsSource(ev.Source) {
 		return c.sources[ev.Source]
@@ -197,22 +252,45 @@ func (m *Matcher) bucketFor(ev *event.Event) *bucket {
 	return ci.any
 }
 
+// fill puts the event's fields in their slots. Events of one bucket mostly
+// come from one template (a Sysmon 1, a Security 4624), with the same field
+// names in the same order, so the bucket remembers the slot of the name at
+// each position of the last event: a field whose name is that one (the
+// same string, usually: compared by pointer first) skips the name table.
+//
+// For a bucket with keyword rules it also keeps the values, in order, for
+// the keyword scans (see values).
 func (m *Matcher) fill(ev *event.Event, b *bucket) {
-	names := m.c.names
 	gen := m.gen
+	shape := m.shapes[b.id]
+	i := 0
+	vals := m.vals[:0]
+	keep := b.keywords
 	ev.Fields(func(k, v string) {
-		id, ok := names.lookup(k)
-		if !ok && strings.IndexByte(k, ' ') >= 0 {
-			// Sigma names a field "as it appears in the log source" with
-			// the spaces stripped: Defender's "Source Name" is SourceName.
-			m.key = appendStripped(m.key[:0], k)
-			id, ok = names.lookup(string(m.key))
+		if keep {
+			vals = append(vals, v)
 		}
-		if ok {
+		var id int32
+		if i < len(shape) && sameString(shape[i].name, k) {
+			id = shape[i].id
+		} else {
+			id = m.slotOf(k)
+			if i < len(shape) {
+				shape[i] = nameSlot{k, id}
+			} else {
+				shape = append(shape, nameSlot{k, id})
+			}
+		}
+		i++
+		if id >= 0 {
 			s := &m.slots[id]
 			s.gen, s.val = gen, v
 		}
 	})
+	m.shapes[b.id] = shape
+	if keep {
+		m.vals, m.valsGen = vals, gen
+	}
 	for _, d := range b.derived {
 		src := &m.slots[d.src]
 		if src.gen != gen {
@@ -223,6 +301,34 @@ func (m *Matcher) fill(ev *event.Event, b *bucket) {
 			s.gen, s.val = gen, v
 		}
 	}
+}
+
+// sameString is a == b, without a call when both are the same string (the
+// field names of one EVTX template are).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
+// nameSlot is an event field name and its slot (-1: none).
+type nameSlot struct {
+	name string
+	id   int32
+}
+
+// slotOf returns the slot of an event field name, -1 when no rule uses it.
+func (m *Matcher) slotOf(k string) int32 {
+	names := m.c.names
+	id, ok := names.lookup(k)
+	if !ok && strings.IndexByte(k, ' ') >= 0 {
+		// Sigma names a field "as it appears in the log source" with the
+		// spaces stripped: Defender's "Source Name" is SourceName.
+		m.key = appendStripped(m.key[:0], k)
+		id, ok = names.lookup(string(m.key))
+	}
+	if !ok {
+		return -1
+	}
+	return id
 }
 
 func appendStripped(dst []byte, s string) []byte {
@@ -266,7 +372,16 @@ func (m *Matcher) candidates(b *bucket) []int32 {
 		sc := &b.scans[i]
 		if sc.fid == kwFID {
 			hits = hits[:0]
-			m.eachValue(func(v string) { hits = sc.sc.scan(v, hits) })
+			if a := sc.sc; a.samp != nil {
+				// Sampled scans need no joining (which costs a copy).
+				hits = a.scanSampledAll(m.values(), hits)
+			} else if sep, ok := a.joinSeparator(); ok {
+				hits = a.scan(m.joinValues(sep), hits)
+			} else {
+				for _, v := range m.values() {
+					hits = a.scan(v, hits)
+				}
+			}
 			if b.keywordsRaw {
 				hits = sc.sc.scan(m.ev.Raw, hits)
 			}
@@ -278,7 +393,7 @@ func (m *Matcher) candidates(b *bucket) []int32 {
 			hits = sc.sc.scan(s.val, hits[:0])
 		}
 		for _, lit := range hits {
-			for _, h := range sc.post[lit] {
+			for _, h := range sc.post[sc.postStart[lit]:sc.postStart[lit+1]] {
 				i := h >> 1
 				if m.mark[i] != gen {
 					m.mark[i], m.bits[i] = gen, 0
@@ -428,6 +543,14 @@ func (m *Matcher) evalGroup(g []check, s *slot, present bool) bool {
 			if m.matchRef(c, s) {
 				return true
 			}
+		case c.kind == cRegex && c.rf != nil && !m.exhaustive:
+			if m.matchRegex(c, s) {
+				return true
+			}
+		case c.kind == cCIDR && !m.exhaustive:
+			if a, ok := m.slotAddr(s); ok && c.cidr.Contains(a) {
+				return true
+			}
 		case (c.kind == cString && !c.pat.cased) || c.kind == cNumber:
 			if c.matchValue(s.val, m.lower(s)) {
 				return true
@@ -439,6 +562,35 @@ func (m *Matcher) evalGroup(g []check, s *slot, present bool) bool {
 		}
 	}
 	return false
+}
+
+// slotAddr returns the slot's value as an address (see fieldAddr), parsed
+// once for the checks of an item: "IpAddress|cidr" lists eight private
+// networks.
+func (m *Matcher) slotAddr(s *slot) (netip.Addr, bool) {
+	if a := &m.addr; a.s != s || a.gen != m.gen {
+		a.s, a.gen = s, m.gen
+		a.addr, a.ok = fieldAddr(s.val)
+	}
+	return m.addr.addr, m.addr.ok
+}
+
+// matchRegex runs a regular expression on the slot's value, through its
+// filter (see regexFilter).
+func (m *Matcher) matchRegex(c *check, s *slot) bool {
+	f := c.rf
+	if f.run != nil {
+		return f.run.match(s.val)
+	}
+	low := ""
+	if f.fold {
+		low = m.lower(s)
+	}
+	ok, exact := f.admits(s.val, low)
+	if exact || !ok {
+		return ok
+	}
+	return c.re.MatchString(s.val)
 }
 
 func (m *Matcher) matchRef(c *check, s *slot) bool {
@@ -503,18 +655,37 @@ func (m *Matcher) keywordValues() []kwValue {
 	}
 	m.kwGen = m.gen
 	m.kw = m.kw[:0]
-	m.eachValue(func(v string) {
+	for _, v := range m.values() {
 		if v != "" {
 			m.kw = append(m.kw, kwValue{v, m.lowerText(v)})
 		}
-	})
+	}
 	return m.kw
 }
 
-// eachValue calls fn with every field value keywords are searched in: all
-// of them, but for Windows events the common fields, which are copies of
-// the Windows fields (command_line of CommandLine...).
-func (m *Matcher) eachValue(fn func(v string)) {
+// joinValues returns the event's field values keywords are searched in
+// (values'), each followed by sep, as one text in the Matcher's buffer:
+// valid until the next call.
+func (m *Matcher) joinValues(sep byte) string {
+	buf := m.joined[:0]
+	for _, v := range m.values() {
+		buf = append(buf, v...)
+		buf = append(buf, sep)
+	}
+	m.joined = buf
+	return unsafe.String(unsafe.SliceData(buf), len(buf))
+}
+
+// values returns every field value keywords are searched in: all of them,
+// but for Windows events the common fields, which are copies of the Windows
+// fields (command_line of CommandLine...) and come first. fill kept them
+// for a bucket with keyword rules.
+func (m *Matcher) values() []string {
+	if m.valsGen != m.gen {
+		vals := m.vals[:0]
+		m.ev.Fields(func(_, v string) { vals = append(vals, v) })
+		m.vals, m.valsGen = vals, m.gen
+	}
 	skip := 0
 	if m.c.routes.isWindowsSource(m.ev.Source) {
 		for k := event.Key(0); int(k) < event.NumKeys; k++ {
@@ -523,13 +694,7 @@ func (m *Matcher) eachValue(fn func(v string)) {
 			}
 		}
 	}
-	m.ev.Fields(func(_, v string) {
-		if skip > 0 {
-			skip--
-			return
-		}
-		fn(v)
-	})
+	return m.vals[skip:]
 }
 
 // lowerText lower-cases s into the event's buffer.

@@ -3,6 +3,7 @@ package sigma
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kizuki-dev/kizuki/internal/event"
 	"github.com/kizuki-dev/kizuki/internal/parse"
+	"github.com/kizuki-dev/kizuki/internal/parse/evtx"
 	"github.com/kizuki-dev/kizuki/internal/parse/winjson"
 	"github.com/kizuki-dev/kizuki/internal/testutil"
 )
@@ -46,6 +48,31 @@ func benchEvents(b *testing.B) (regression, mordor []*event.Event) {
 		b.Fatal(err)
 	}
 	return regression, mordor
+}
+
+// evtxEvents returns the events of every .evtx file of the windows dataset
+// (EVTX-ATTACK-SAMPLES, DeepBlueCLI, ...: about 15,000 events of 550 small
+// logs, each the trace of one attack technique), read with kizuki's EVTX
+// reader as `kizuki hunt` reads them: the events its benchmark replays.
+func evtxEvents(b *testing.B) []*event.Event {
+	b.Helper()
+	root := testutil.Dataset(b, "windows")
+	var out []*event.Event
+	rd := evtx.NewReader(evtx.Options{Workers: 1})
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(strings.ToLower(path), ".evtx") {
+			return err
+		}
+		_, err = rd.ReadFile(context.Background(), path, func(ev *event.Event) error {
+			out = append(out, ev.Clone())
+			return nil
+		}, nil) // damaged records are skipped, as hunt skips them
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
 }
 
 func readMordorZip(path string, fn func(ev *event.Event)) error {
@@ -107,12 +134,13 @@ func loadWindowsRules(b *testing.B) *Ruleset {
 // 170,000 events/s on 2 cores.
 func BenchmarkMatch(b *testing.B) {
 	regression, mordor := benchEvents(b)
+	windows := evtxEvents(b)
 	rs := loadWindowsRules(b)
 	rs.NewMatcher() // compile outside the timing
 	for _, bc := range []struct {
 		name   string
 		events []*event.Event
-	}{{"mordor", mordor}, {"regression", regression}} {
+	}{{"mordor", mordor}, {"regression", regression}, {"windows", windows}} {
 		b.Run(bc.name, func(b *testing.B) {
 			if len(bc.events) == 0 {
 				b.Fatal("no events")

@@ -56,13 +56,20 @@ func parseCIDR(s string) (netip.Prefix, error) {
 
 // matchCIDR reports whether the field value v is an address inside p.
 func matchCIDR(p netip.Prefix, v string) bool {
+	a, ok := fieldAddr(v)
+	return ok && p.Contains(a)
+}
+
+// fieldAddr parses a field value as an address, as |cidr compares it:
+// brackets and zone dropped, IPv4-mapped IPv6 as IPv4.
+func fieldAddr(v string) (netip.Addr, bool) {
 	v = strings.TrimSpace(v)
 	if len(v) > 2 && v[0] == '[' && v[len(v)-1] == ']' {
 		v = v[1 : len(v)-1]
 	}
 	a, err := netip.ParseAddr(v)
 	if err != nil {
-		return false
+		return netip.Addr{}, false
 	}
-	return p.Contains(a.Unmap().WithZone(""))
+	return a.Unmap().WithZone(""), true
 }

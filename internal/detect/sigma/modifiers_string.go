@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -278,6 +279,25 @@ func lowerString(s string) string {
 // lowerAppend appends s lower-cased to dst: ASCII by table, other runes by
 // unicode.ToLower; bytes that are not UTF-8 are copied as they are.
 func lowerAppend(dst []byte, s string) []byte {
+	// ASCII, nearly every value: into room made at once.
+	n := len(dst)
+	dst = slices.Grow(dst, len(s))[:n+len(s)]
+	out := dst[n:]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return lowerAppendRunes(dst[:n+i], s[i:])
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return dst
+}
+
+// lowerAppendRunes is lowerAppend rune by rune.
+func lowerAppendRunes(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -300,16 +320,25 @@ func lowerAppend(dst []byte, s string) []byte {
 	return dst
 }
 
-// needsLower reports whether lowerAppend would change s.
+// needsLower reports whether lowerAppend would change s (without
+// allocating: it runs on every value a check lower-cases).
 func needsLower(s string) bool {
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		c := s[i]
-		if 'A' <= c && c <= 'Z' {
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				return true
+			}
+			i++
+			continue
+		}
+		// A rune that lower-cases to itself is written back as it was
+		// (a byte that is not UTF-8 is copied).
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !(r == utf8.RuneError && n == 1) && unicode.ToLower(r) != r {
 			return true
 		}
-		if c >= utf8.RuneSelf {
-			return lowerString(s) != s
-		}
+		i += n
 	}
 	return false
 }

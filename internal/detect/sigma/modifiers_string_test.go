@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kizuki-dev/kizuki/internal/testutil"
 )
@@ -251,4 +253,40 @@ func TestLargeContainsSet(t *testing.T) {
 	}
 	ev := winEv(sysmonChannel, "6", "Hashes", "SHA256=0123456789ABCDEF,IMPHASH=0000")
 	m.Match(ev, func(*Rule) { t.Error("unknown hash matched") })
+}
+
+// TestLowerAppend checks the lower-casing of values against a rune by rune
+// reference: the ASCII fast path, the switch to runes part way, bytes that
+// are not UTF-8, and needsLower (which must not allocate) agreeing with it.
+func TestLowerAppend(t *testing.T) {
+	ref := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				b.WriteByte(s[i])
+			} else {
+				b.WriteRune(unicode.ToLower(r))
+			}
+			i += n
+		}
+		return b.String()
+	}
+	for _, s := range []string{
+		"", "abc", "ABC", `C:\Windows\System32\CMD.EXE`, "ÉCRAN", "écran", "x\xffY", "\xff", "AB\xc3",
+		"İSTANBUL", "\u212a", "ſ", "abc\uFFFDdef", "MiXeD ÜBER straße", strings.Repeat("Ab", 100) + "É",
+	} {
+		want := ref(s)
+		for _, pre := range []string{"", "prefix "} {
+			if got := string(lowerAppend([]byte(pre), s)); got != pre+want {
+				t.Errorf("lowerAppend(%q, %q) = %q, want %q", pre, s, got, pre+want)
+			}
+		}
+		if got := needsLower(s); got != (want != s) {
+			t.Errorf("needsLower(%q) = %v, want %v", s, got, want != s)
+		}
+		if n := testing.AllocsPerRun(10, func() { needsLower(s) }); n != 0 {
+			t.Errorf("needsLower(%q) allocates %v times", s, n)
+		}
+	}
 }

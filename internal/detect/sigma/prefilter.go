@@ -93,19 +93,27 @@ func necNode(in *inst, n *cnode) preSets {
 	return nil
 }
 
-// unite is the prefilter of an OR of parts.
+// unite is the prefilter of an OR of parts. A part with fewer sets than
+// another gives its last set again: (A1 and A2) or B implies (A1 or B) and
+// (A2 or B), so "Image has \windows\ and CommandLine has \..\ , or
+// CommandLine has .exe\..\" keeps its selective second set instead of
+// being cut to the first.
 func unite(parts []preSets) preSets {
-	n := maxPreSets
+	n := 0
 	for _, p := range parts {
-		n = min(n, len(p))
+		if len(p) == 0 {
+			return nil
+		}
+		n = max(n, len(p))
 	}
+	n = min(n, maxPreSets)
 	if n == 0 {
 		return nil
 	}
 	out := make(preSets, n)
 	for i := range out {
 		for _, p := range parts {
-			out[i] = append(out[i], p[i]...)
+			out[i] = append(out[i], p[min(i, len(p)-1)]...)
 		}
 	}
 	return out
@@ -188,7 +196,7 @@ func betterSet(a, b []flit) bool {
 func minFlit(s []flit) int {
 	m := -1
 	for _, f := range s {
-		w := min(len(f.lit), maxScanLiteral)
+		w := min(len(f.lit), maxScanLen(f.kind))
 		if f.exact {
 			w += 6
 		}
