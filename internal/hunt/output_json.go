@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/kizuki-dev/kizuki/internal/detect/sigma"
 	"github.com/kizuki-dev/kizuki/internal/event"
 )
 
@@ -18,8 +19,24 @@ import (
 // asks that every alert raised from a rule shows it.
 func WriteJSON(w io.Writer, res *Result) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
+	// What a match says of its rule is the same for every match of it:
+	// rendered once per rule, before rendering starts (the map is then
+	// only read, on every rendering goroutine).
+	heads := map[*sigma.Rule][]byte{}
+	for _, r := range res.rules {
+		heads[r] = appendRuleJSON(nil, r)
+	}
+	for _, m := range res.corr {
+		if heads[m.Rule] == nil {
+			heads[m.Rule] = appendRuleJSON(nil, m.Rule)
+		}
+	}
 	err := res.Render(bw, func(b []byte, m *Match) []byte {
-		b = appendMatchJSON(b, m)
+		head := heads[m.Rule]
+		if head == nil {
+			head = appendRuleJSON(nil, m.Rule)
+		}
+		b = appendMatchJSON(b, m, head)
 		return append(b, '\n')
 	})
 	if err != nil {
@@ -28,20 +45,15 @@ func WriteJSON(w io.Writer, res *Result) error {
 	return bw.Flush()
 }
 
-func appendMatchJSON(b []byte, m *Match) []byte {
-	r, ev := m.Rule, m.Event
-	str := func(b []byte, key, v string) []byte {
-		b = append(b, ',', '"')
-		b = append(b, key...)
-		b = append(b, '"', ':')
-		return event.AppendString(b, v)
-	}
+// appendRuleJSON renders the rule's part of a match object: its opening
+// brace and the fields up to rule_path.
+func appendRuleJSON(b []byte, r *sigma.Rule) []byte {
 	b = append(b, `{"rule_id":`...)
 	b = event.AppendString(b, r.ID)
-	b = str(b, "rule_title", r.Title)
-	b = str(b, "level", r.Level)
-	b = str(b, "status", r.Status)
-	b = str(b, "author", r.Author)
+	b = appendStrField(b, "rule_title", r.Title)
+	b = appendStrField(b, "level", r.Level)
+	b = appendStrField(b, "status", r.Status)
+	b = appendStrField(b, "author", r.Author)
 	b = append(b, `,"tags":[`...)
 	for i, t := range r.Tags {
 		if i > 0 {
@@ -50,8 +62,28 @@ func appendMatchJSON(b []byte, m *Match) []byte {
 		b = event.AppendString(b, t)
 	}
 	b = append(b, ']')
-	b = str(b, "rule_path", r.Path)
-	b = str(b, "time", event.FormatTime(ev.Time))
+	return appendStrField(b, "rule_path", r.Path)
+}
+
+func appendStrField(b []byte, key, v string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return event.AppendString(b, v)
+}
+
+// appendMatchJSON renders one match; head is appendRuleJSON of its rule.
+func appendMatchJSON(b []byte, m *Match, head []byte) []byte {
+	ev := m.Event
+	str := appendStrField
+	b = append(b, head...)
+	if ev.Time.IsZero() {
+		b = append(b, `,"time":""`...)
+	} else {
+		b = append(b, `,"time":"`...)
+		b = ev.Time.UTC().AppendFormat(b, event.TimeFormat)
+		b = append(b, '"')
+	}
 	b = str(b, "computer", ev.Host)
 	b = str(b, "channel", field(ev, "Channel"))
 	eid := field(ev, "EventID")
@@ -69,7 +101,8 @@ func appendMatchJSON(b []byte, m *Match) []byte {
 		b = str(b, "record_id", rec)
 	}
 	b = str(b, "source", ev.Source)
-	b = str(b, "origin", ev.Origin.String())
+	b = append(b, `,"origin":`...)
+	b = appendOrigin(b, ev.Origin)
 	b = append(b, `,"fields":{`...)
 	first := true
 	ev.Fields(func(k, v string) {
@@ -87,6 +120,21 @@ func appendMatchJSON(b []byte, m *Match) []byte {
 		b = appendCorrelationJSON(b, c)
 	}
 	return append(b, '}')
+}
+
+// appendOrigin appends Origin.String() as a JSON string.
+func appendOrigin(b []byte, o event.Origin) []byte {
+	b = event.AppendString(b, o.File)
+	b = b[:len(b)-1] // reopen the string
+	switch {
+	case o.Line != 0:
+		b = append(b, ':')
+		b = strconv.AppendInt(b, o.Line, 10)
+	case o.Record != 0:
+		b = append(b, '#')
+		b = strconv.AppendInt(b, o.Record, 10)
+	}
+	return append(b, '"')
 }
 
 // field returns a Windows field, falling back to kizuki's common names for
