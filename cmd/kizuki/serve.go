@@ -214,8 +214,10 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			return fmt.Errorf("https: %w", err)
 		}
 		logf("HTTPS API on %s (token in %s)", ln.Addr(), filepath.Join(f.data, "admin-token"))
-		api := &api.Server{Tokens: tokens, Events: j, Audit: audit, Logf: logf}
-		hs := &http.Server{Handler: api.Handler(), TLSConfig: cfg, ReadHeaderTimeout: 10 * time.Second,
+		apiSrv := &api.Server{Tokens: tokens, Events: j, Audit: audit, Logf: logf, Metrics: func() []api.Metric {
+			return serveMetrics(srv.Stats(), j.Stats())
+		}}
+		hs := &http.Server{Handler: apiSrv.Handler(), TLSConfig: cfg, ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute, MaxHeaderBytes: 64 << 10,
 			ErrorLog: stdlog.New(io.Discard, "", 0)}
 		all = append(all, served{"https", func(ctx context.Context) error {
@@ -267,6 +269,32 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	logf("stopped: %d messages stored (%d bytes); %d oversized, %d UDP datagrams shed, %d connections refused, %d lost",
 		st.Messages, st.Bytes, st.Oversized, st.UDPShed, st.Refused, st.Lost)
 	return first
+}
+
+// serveMetrics are the values /metrics exposes.
+func serveMetrics(ls listen.Stats, js journal.Stats) []api.Metric {
+	c := func(name, help string, v uint64) api.Metric {
+		return api.Metric{Name: "kizuki_" + name, Help: help, Counter: true, Value: float64(v)}
+	}
+	g := func(name, help string, v float64) api.Metric {
+		return api.Metric{Name: "kizuki_" + name, Help: help, Value: v}
+	}
+	return []api.Metric{
+		c("syslog_messages_total", "Syslog messages stored in the journal.", ls.Messages),
+		c("syslog_bytes_total", "Bytes of syslog messages stored.", ls.Bytes),
+		c("syslog_oversized_total", "Syslog messages over the size limit, skipped.", ls.Oversized),
+		c("syslog_truncated_total", "Syslog messages cut off by the end of their connection.", ls.Truncated),
+		c("syslog_udp_shed_total", "UDP datagrams dropped because the journal was behind.", ls.UDPShed),
+		c("syslog_connections_refused_total", "Connections refused over the connection limit.", ls.Refused),
+		c("syslog_tls_handshake_failed_total", "TLS handshakes that failed.", ls.HandshakeFailed),
+		c("syslog_sink_errors_total", "Failed journal appends from the listeners (each retry counts).", ls.SinkErrors),
+		c("syslog_lost_total", "Messages read but never stored (the journal failed until shutdown).", ls.Lost),
+		g("syslog_connections_active", "Open syslog stream connections.", float64(ls.Active)),
+		g("journal_next_seq", "Sequence number the next journal record gets.", float64(js.NextSeq)),
+		g("journal_segments", "Journal segment files.", float64(js.Segments)),
+		c("journal_commits_total", "Group commits (write and fsync) since start.", js.Commits),
+		g("journal_last_checkpoint_seq", "Records covered by the last signed checkpoint.", float64(js.LastCheckpoint.Seq)),
+	}
 }
 
 // openTokens opens DATA/tokens.json; on the first start it makes the

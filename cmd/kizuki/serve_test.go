@@ -273,6 +273,12 @@ func TestServeHTTPSIngest(t *testing.T) {
 	if code, body := post(viewer, "text/plain", "x\n", ""); code != 403 || !strings.Contains(body, "viewer") {
 		t.Fatalf("viewer ingest: %d %s", code, body)
 	}
+	// A viewer may read the Prometheus metrics.
+	metrics, err := exec.Command(curl, "-sS", "--fail", "--cacert", filepath.Join(data, "tls", "ca-cert.pem"),
+		"-H", "Authorization: Bearer "+viewer, "https://127.0.0.1:"+port+"/metrics").CombinedOutput()
+	if err != nil || !strings.Contains(string(metrics), "# TYPE kizuki_journal_next_seq gauge\nkizuki_journal_next_seq 4\n") {
+		t.Fatalf("metrics: %v\n%s", err, metrics)
+	}
 	cancel2()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
@@ -304,7 +310,7 @@ func TestServeHTTPSIngest(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(statuses, " "); got != "admin:200 admin:200 admin:400 :401 :401 dashboard:403" {
+	if got := strings.Join(statuses, " "); got != "admin:200 admin:200 admin:400 :401 :401 dashboard:403 dashboard:200" {
 		t.Fatalf("audit trail: %s", got)
 	}
 	stdout, _, err := run(t, "", "verify", "--data", data, "--pub", key+".pub")

@@ -39,12 +39,15 @@ type Server struct {
 	// line (default journal.DefaultMaxRecordSize).
 	MaxBody, MaxLine int
 	Logf             func(format string, args ...any)
+	// Metrics gives the values /metrics exposes (listeners, journal).
+	Metrics func() []Metric
 }
 
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/ingest", s.ingest)
+	mux.HandleFunc("/metrics", s.metrics)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c := s.begin(w, r, auth.Read)
 		if c == nil {
@@ -63,6 +66,10 @@ type call struct {
 	token  auth.Token
 	start  time.Time
 	detail string
+	// stored: the call's events are durable; it is then answered as a
+	// success even if its audit record cannot be written (a failure
+	// answer would make the sender send them again).
+	stored bool
 }
 
 // begin authenticates r and checks that its token may do p; on failure it
@@ -93,7 +100,7 @@ func (c *call) fail(status int, msg string) {
 // reply answers with v as JSON; the call is audited first, so that a call
 // the audit trail cannot record is not answered as a success.
 func (c *call) reply(status int, v any) {
-	if err := c.audit(status); err != nil && status < 300 {
+	if err := c.audit(status); err != nil && status < 300 && !c.stored {
 		status, v = http.StatusServiceUnavailable, map[string]any{"error": "the audit trail cannot be written: " + err.Error()}
 	}
 	c.w.Header().Set("Content-Type", "application/json")
@@ -222,6 +229,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		c.fail(http.StatusServiceUnavailable, "nothing was stored: "+err.Error())
 		return
 	}
+	c.stored = true
 	c.detail = fmt.Sprintf("%d events, records %d..%d", len(recs), first, int64(first)+int64(len(recs))-1)
 	c.reply(http.StatusOK, map[string]any{"accepted": len(recs), "first_seq": first})
 }
