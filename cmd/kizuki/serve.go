@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ type serveFlags struct {
 	tlsCert, tlsKey, tlsClientCA string
 	allowTLS12                   bool
 	maxMessage                   int
+	keepMonths                   int
 }
 
 func newServe() *cobra.Command {
@@ -75,6 +77,7 @@ Not yet: search, live detection, retention, health metrics (see the README).`,
 	fl.StringVar(&f.tlsKey, "tls-key", "", "server certificate's key (PEM)")
 	fl.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
 	fl.BoolVar(&f.allowTLS12, "allow-tls12", false, "also accept TLS 1.2 (TLS 1.3 only by default)")
+	fl.IntVar(&f.keepMonths, "keep-months", 18, "keep events this many months (ASD suggests 18), removing whole older segments at start and hourly, recorded in the audit trail; 0 keeps everything")
 	fl.IntVar(&f.maxMessage, "max-message", 0, "largest syslog message kept, in bytes (default 64 KiB; larger ones are counted and skipped)")
 	return cmd
 }
@@ -241,6 +244,26 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if f.keepMonths > 0 {
+		retain := func() {
+			if err := retainOnce(ctx, j, audit, time.Now().AddDate(0, -f.keepMonths, 0), logf); err != nil {
+				logf("retention: %v", err)
+			}
+		}
+		retain()
+		go func() {
+			t := time.NewTicker(time.Hour)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					retain()
+				}
+			}
+		}()
+	}
 	errs := make(chan error, len(all))
 	for _, s := range all {
 		go func() {
@@ -269,6 +292,28 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	logf("stopped: %d messages stored (%d bytes); %d oversized, %d UDP datagrams shed, %d connections refused, %d lost",
 		st.Messages, st.Bytes, st.Oversized, st.UDPShed, st.Refused, st.Lost)
 	return first
+}
+
+// retainOnce removes the journal's whole segments older than before and
+// records what went (files, records, the chain hash the kept records start
+// from) in the audit trail; the journal's own signed retention entry lets
+// kizuki verify still pass.
+func retainOnce(ctx context.Context, j *journal.Journal, audit *journal.Journal, before time.Time, logf func(string, ...any)) error {
+	ret, err := j.Retain(ctx, before)
+	if len(ret.Removed) == 0 {
+		return err
+	}
+	rec, _ := json.Marshal(map[string]any{
+		"time": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "action": "retention",
+		"before": before.UTC().Format(time.RFC3339), "removed": ret.Removed, "records": ret.Records,
+		"bytes": ret.Bytes, "first_kept_seq": ret.FirstSeq, "chain_hash": fmt.Sprintf("%x", ret.Entry.Hash),
+	})
+	if _, aerr := audit.Append(ctx, []journal.Record{{Origin: "retention", Source: "kizuki-audit", Raw: rec}}); aerr != nil && err == nil {
+		err = fmt.Errorf("audit trail: %w", aerr)
+	}
+	logf("retention: removed %d segments (%d records received before %s); records from %d kept",
+		len(ret.Removed), ret.Records, before.UTC().Format("2006-01-02"), ret.FirstSeq)
+	return err
 }
 
 // serveMetrics are the values /metrics exposes.
