@@ -343,54 +343,43 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		return a < b
 	})
 
-	// Matching runs on its own goroutines, one Matcher and one store
-	// each, fed with the parsed batches in any order; the timeline is
-	// sorted at the end.
-	type batch struct {
-		evs     []event.Event
-		release func()
-	}
-	work := make(chan batch, workers*2)
+	// Each file reader matches its events as it reads them, with its own
+	// Matcher and store (the event is still in the cache, and nothing is
+	// copied into a batch); files are read several at a time, in any
+	// order, and the timeline is sorted at the end.
 	var kept atomic.Int64
-	var events atomic.Int64
-	cols := make([]*collector, workers)
+	var mu sync.Mutex
+	var cols []*collector
 	res := &Result{Rules: rs, LoadErrors: loadErrs, RuleSources: sources, rules: all, ByLevel: map[string]int64{}}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		c := &collector{counts: make([]int64, len(all)), store: newStore(w, memPerStore, "")}
-		cols[w] = c
+	newObserver := func() func(*event.Event) {
+		mu.Lock()
+		c := &collector{counts: make([]int64, len(all)), store: newStore(len(cols), memPerStore, ""), m: rs.NewMatcher()}
+		cols = append(cols, c)
 		res.stores = append(res.stores, c.store)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m := rs.NewMatcher()
-			m.Profile(opt.Profile)
-			defer func() { c.costs, c.prefTime = m.Costs(), m.PrefilterTime() }()
-			for b := range work {
-				for i := range b.evs {
-					ev := &b.evs[i]
-					m.Match(ev, func(r *sigma.Rule) {
-						ri := index[r]
-						c.counts[ri]++
-						if r.Correlated {
-							c.based = append(c.based, &Match{Rule: r, Event: ev.Clone()})
-						}
-						if !timeline[ri] || c.err != nil {
-							return
-						}
-						if kept.Add(1) > int64(maxMatches) {
-							c.dropped++
-							return
-						}
-						c.err = c.store.add(ri, ev)
-					})
-				}
-				events.Add(int64(len(b.evs)))
-				b.release()
+		mu.Unlock()
+		m := c.m
+		m.Profile(opt.Profile)
+		var ev *event.Event
+		onMatch := func(r *sigma.Rule) {
+			ri := index[r]
+			c.counts[ri]++
+			if r.Correlated {
+				c.based = append(c.based, &Match{Rule: r, Event: ev.Clone()})
 			}
-			// Each matcher sorts its own keys, on all cores at once.
-			slices.SortFunc(c.store.keys, order)
-		}()
+			if !timeline[ri] || c.err != nil {
+				return
+			}
+			if kept.Add(1) > int64(maxMatches) {
+				c.dropped++
+				return
+			}
+			c.err = c.store.add(ri, ev)
+		}
+		return func(e *event.Event) {
+			ev = e
+			c.events++
+			m.Match(e, onMatch)
+		}
 	}
 	reps, err := pipeline.Run(ctx, files, pipeline.Options{
 		Registry: formats.Registry(),
@@ -404,12 +393,23 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		// at a time, which keeps the cores busy on many small files.
 		Unordered:   true,
 		NewRegistry: formats.Registry,
-		Batch: func(evs []event.Event, release func()) {
-			work <- batch{evs, release}
-		},
+		NewObserver: newObserver,
 	}, nil)
-	close(work)
+	// Each store sorts its own keys, on all cores at once.
+	var wg sync.WaitGroup
+	for _, c := range cols {
+		c.costs, c.prefTime = c.m.Costs(), c.m.PrefilterTime()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slices.SortFunc(c.store.keys, order)
+		}()
+	}
 	wg.Wait()
+	var events int64
+	for _, c := range cols {
+		events += c.events
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -422,7 +422,7 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 		res.Close()
 		return nil, err
 	}
-	res.Files, res.Events = reps, events.Load()
+	res.Files, res.Events = reps, events
 
 	counts := make([]int64, len(all))
 	var based []*Match
@@ -508,8 +508,10 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 	return res, nil
 }
 
-// collector is one matcher goroutine's findings.
+// collector is one file reader's matcher and findings.
 type collector struct {
+	m        *sigma.Matcher
+	events   int64
 	costs    []sigma.RuleCost
 	prefTime time.Duration
 	store    *store

@@ -72,6 +72,12 @@ type Options struct {
 	// own registry (container formats keep state from file to file). nil:
 	// the files are read one at a time, as without Unordered.
 	NewRegistry func() *parse.Registry
+	// NewObserver, with Unordered, gives each concurrent file reader its
+	// own observe callback, called inline on that reader's goroutine for
+	// every event (instead of Batch): a consumer that keeps per-goroutine
+	// state (a Sigma matcher) then works on each event while it is still
+	// in the cache, with no copy into a batch.
+	NewObserver func() func(*event.Event)
 }
 
 // ErrorLocation is one malformed record: its line, or for a binary
@@ -129,8 +135,8 @@ func Run(ctx context.Context, files []input.File, opt Options, observe func(*eve
 		return nil, err
 	}
 	if opt.Unordered {
-		if opt.Batch == nil {
-			return nil, errors.New("pipeline: Unordered needs Batch")
+		if opt.Batch == nil && opt.NewObserver == nil {
+			return nil, errors.New("pipeline: Unordered needs Batch or NewObserver")
 		}
 		return runUnordered(ctx, files, opt, rn)
 	}

@@ -29,6 +29,12 @@ func runUnordered(ctx context.Context, files []input.File, opt Options, first *r
 		}
 		runners = append(runners, rn)
 	}
+	if opt.NewObserver != nil {
+		for _, rn := range runners {
+			rn.observe = opt.NewObserver()
+			rn.opt.Batch = nil
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
