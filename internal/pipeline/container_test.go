@@ -244,4 +244,43 @@ func TestUnordered(t *testing.T) {
 	if _, err := Run(context.Background(), files, Options{Registry: newReg(), Unordered: true}, nil); err == nil {
 		t.Error("Unordered without Batch: no error")
 	}
+
+	// NewObserver: one observer per file reader, each called on its own
+	// goroutine (no lock needed inside); every event reaches exactly one,
+	// each file's events in order.
+	type observer struct {
+		n    int
+		last map[string]int64
+		bad  []string
+	}
+	var observers []*observer
+	reps, err = Run(context.Background(), files, Options{Registry: newReg(), NewRegistry: newReg, Unordered: true, FileWorkers: 4,
+		NewObserver: func() func(*event.Event) {
+			o := &observer{last: map[string]int64{}}
+			mu.Lock()
+			observers = append(observers, o)
+			mu.Unlock()
+			return func(ev *event.Event) {
+				o.n++
+				if ev.Source == "box" {
+					if ev.Origin.Record <= o.last[ev.Origin.File] {
+						o.bad = append(o.bad, ev.Origin.String())
+					}
+					o.last[ev.Origin.File] = ev.Origin.Record
+				}
+			}
+		}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, o := range observers {
+		total += o.n
+		if len(o.bad) > 0 {
+			t.Errorf("out of order: %v", o.bad)
+		}
+	}
+	if len(observers) != 4 || total != want || len(reps) != 41 {
+		t.Fatalf("%d observers saw %d events, %d reports; want 4, %d, 41", len(observers), total, len(reps), want)
+	}
 }
