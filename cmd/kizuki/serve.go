@@ -22,6 +22,7 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/api"
 	"github.com/kizuki-dev/kizuki/internal/auth"
 	"github.com/kizuki-dev/kizuki/internal/certs"
+	"github.com/kizuki-dev/kizuki/internal/health"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/listen"
 )
@@ -34,6 +35,7 @@ type serveFlags struct {
 	allowTLS12                   bool
 	maxMessage                   int
 	keepMonths                   int
+	silentAfter                  time.Duration
 }
 
 func newServe() *cobra.Command {
@@ -78,6 +80,7 @@ Not yet: search, live detection, retention, health metrics (see the README).`,
 	fl.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
 	fl.BoolVar(&f.allowTLS12, "allow-tls12", false, "also accept TLS 1.2 (TLS 1.3 only by default)")
 	fl.IntVar(&f.keepMonths, "keep-months", 18, "keep events this many months (ASD suggests 18), removing whole older segments at start and hourly, recorded in the audit trail; 0 keeps everything")
+	fl.DurationVar(&f.silentAfter, "silent-after", time.Hour, "a source heard from before but not for this long is reported silent (/api/v1/sources, /metrics)")
 	fl.IntVar(&f.maxMessage, "max-message", 0, "largest syslog message kept, in bytes (default 64 KiB; larger ones are counted and skipped)")
 	return cmd
 }
@@ -141,7 +144,10 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		j.Close()
 		return err
 	}
-	srv, err := listen.New(j, listen.Options{Limits: listen.Limits{MaxMessage: f.maxMessage}, Logf: logf})
+	// Every stored record is counted for its source (listener and host).
+	tracker := health.NewTracker()
+	events := tracker.Wrap(j)
+	srv, err := listen.New(events, listen.Options{Limits: listen.Limits{MaxMessage: f.maxMessage}, Logf: logf})
 	if err != nil {
 		j.Close()
 		return err
@@ -217,9 +223,12 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			return fmt.Errorf("https: %w", err)
 		}
 		logf("HTTPS API on %s (token in %s)", ln.Addr(), filepath.Join(f.data, "admin-token"))
-		apiSrv := &api.Server{Tokens: tokens, Events: j, Audit: audit, Logf: logf, Metrics: func() []api.Metric {
-			return serveMetrics(srv.Stats(), j.Stats())
-		}}
+		apiSrv := &api.Server{Tokens: tokens, Events: events, Audit: audit, Logf: logf,
+			Metrics: func() []api.Metric {
+				return serveMetrics(srv.Stats(), j.Stats(), tracker.Sources(f.silentAfter))
+			},
+			Sources: func() []health.Source { return tracker.Sources(f.silentAfter) },
+		}
 		hs := &http.Server{Handler: apiSrv.Handler(), TLSConfig: cfg, ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute, MaxHeaderBytes: 64 << 10,
 			ErrorLog: stdlog.New(io.Discard, "", 0)}
@@ -317,7 +326,13 @@ func retainOnce(ctx context.Context, j *journal.Journal, audit *journal.Journal,
 }
 
 // serveMetrics are the values /metrics exposes.
-func serveMetrics(ls listen.Stats, js journal.Stats) []api.Metric {
+func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source) []api.Metric {
+	silent := 0
+	for _, s := range sources {
+		if s.Silent {
+			silent++
+		}
+	}
 	c := func(name, help string, v uint64) api.Metric {
 		return api.Metric{Name: "kizuki_" + name, Help: help, Counter: true, Value: float64(v)}
 	}
@@ -339,6 +354,8 @@ func serveMetrics(ls listen.Stats, js journal.Stats) []api.Metric {
 		g("journal_segments", "Journal segment files.", float64(js.Segments)),
 		c("journal_commits_total", "Group commits (write and fsync) since start.", js.Commits),
 		g("journal_last_checkpoint_seq", "Records covered by the last signed checkpoint.", float64(js.LastCheckpoint.Seq)),
+		g("sources", "Sources (listener and host) heard from since the start.", float64(len(sources))),
+		g("sources_silent", "Sources not heard from for longer than --silent-after.", float64(silent)),
 	}
 }
 

@@ -245,6 +245,20 @@ func TestServeHTTPSIngest(t *testing.T) {
 	if code, _ := post("", "text/plain", "x\n", ""); code != 401 {
 		t.Fatalf("no token: %d", code)
 	}
+	// The senders seen: this one, with what it stored.
+	b, err = exec.Command(curl, "-sS", "--fail", "--cacert", filepath.Join(data, "tls", "ca-cert.pem"),
+		"-H", "Authorization: Bearer "+admin, "https://127.0.0.1:"+port+"/api/v1/sources").CombinedOutput()
+	var sources struct {
+		Sources []struct {
+			Name     string `json:"name"`
+			Messages int    `json:"messages"`
+			Silent   bool   `json:"silent"`
+		} `json:"sources"`
+	}
+	if err != nil || json.Unmarshal(b, &sources) != nil || len(sources.Sources) != 1 ||
+		sources.Sources[0].Name != "https 127.0.0.1" || sources.Sources[0].Messages != 4 || sources.Sources[0].Silent {
+		t.Fatalf("sources: %v\n%s", err, b)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v\n%s", err, errb.String())
@@ -310,7 +324,7 @@ func TestServeHTTPSIngest(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(statuses, " "); got != "admin:200 admin:200 admin:400 :401 :401 dashboard:403 dashboard:200" {
+	if got := strings.Join(statuses, " "); got != "admin:200 admin:200 admin:400 :401 :401 admin:200 dashboard:403 dashboard:200" {
 		t.Fatalf("audit trail: %s", got)
 	}
 	stdout, _, err := run(t, "", "verify", "--data", data, "--pub", key+".pub")

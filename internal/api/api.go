@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kizuki-dev/kizuki/internal/auth"
+	"github.com/kizuki-dev/kizuki/internal/health"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 )
 
@@ -41,6 +42,8 @@ type Server struct {
 	Logf             func(format string, args ...any)
 	// Metrics gives the values /metrics exposes (listeners, journal).
 	Metrics func() []Metric
+	// Sources gives the senders seen, for /api/v1/sources.
+	Sources func() []health.Source
 }
 
 // Handler returns the API's routes.
@@ -48,6 +51,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/ingest", s.ingest)
 	mux.HandleFunc("/metrics", s.metrics)
+	mux.HandleFunc("/api/v1/sources", s.sources)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c := s.begin(w, r, auth.Read)
 		if c == nil {
