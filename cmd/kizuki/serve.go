@@ -233,7 +233,11 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute, MaxHeaderBytes: 64 << 10,
 			ErrorLog: stdlog.New(io.Discard, "", 0)}
 		all = append(all, served{"https", func(ctx context.Context) error {
+			// Requests in flight finish (up to 5 s) before the journal
+			// closes: an answered request is a stored one.
+			drained := make(chan struct{})
 			go func() {
+				defer close(drained)
 				<-ctx.Done()
 				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
@@ -242,6 +246,7 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			if err := hs.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
+			<-drained
 			return nil
 		}, ln.Close})
 	}
