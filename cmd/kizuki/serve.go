@@ -22,9 +22,12 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/api"
 	"github.com/kizuki-dev/kizuki/internal/auth"
 	"github.com/kizuki-dev/kizuki/internal/certs"
+	"github.com/kizuki-dev/kizuki/internal/formats"
 	"github.com/kizuki-dev/kizuki/internal/health"
+	"github.com/kizuki-dev/kizuki/internal/hunt"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/listen"
+	"github.com/kizuki-dev/kizuki/internal/live"
 )
 
 // serveFlags are the flags of `kizuki serve`.
@@ -36,6 +39,7 @@ type serveFlags struct {
 	maxMessage                   int
 	keepMonths                   int
 	silentAfter                  time.Duration
+	rules                        []string
 }
 
 func newServe() *cobra.Command {
@@ -81,6 +85,7 @@ Not yet: search, live detection, retention, health metrics (see the README).`,
 	fl.BoolVar(&f.allowTLS12, "allow-tls12", false, "also accept TLS 1.2 (TLS 1.3 only by default)")
 	fl.IntVar(&f.keepMonths, "keep-months", 18, "keep events this many months (ASD suggests 18), removing whole older segments at start and hourly, recorded in the audit trail; 0 keeps everything")
 	fl.DurationVar(&f.silentAfter, "silent-after", time.Hour, "a source heard from before but not for this long is reported silent (/api/v1/sources, /metrics)")
+	fl.StringArrayVar(&f.rules, "rules", nil, "Sigma rule files or folders for live detection (repeatable; default: kizuki's built-in pack)")
 	fl.IntVar(&f.maxMessage, "max-message", 0, "largest syslog message kept, in bytes (default 64 KiB; larger ones are counted and skipped)")
 	return cmd
 }
@@ -144,6 +149,18 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		j.Close()
 		return err
 	}
+	// Live detection follows the journal from what is new.
+	rs, loadErrs, _, err := hunt.LoadRules(hunt.Options{RulePaths: f.rules})
+	if err != nil {
+		j.Close()
+		return fmt.Errorf("rules: %w", err)
+	}
+	if len(loadErrs) > 0 {
+		logf("rules: %d did not load (kizuki rules check lists them)", len(loadErrs))
+	}
+	det := live.New(j, rs, formats.Registry(), j.Stats().NextSeq, logf)
+	logf("live detection: %d Sigma rules", len(rs.Rules()))
+
 	// Every stored record is counted for its source (listener and host).
 	tracker := health.NewTracker()
 	events := tracker.Wrap(j)
@@ -225,9 +242,10 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		logf("HTTPS API on %s (token in %s)", ln.Addr(), filepath.Join(f.data, "admin-token"))
 		apiSrv := &api.Server{Tokens: tokens, Events: events, Audit: audit, Logf: logf,
 			Metrics: func() []api.Metric {
-				return serveMetrics(srv.Stats(), j.Stats(), tracker.Sources(f.silentAfter))
+				return serveMetrics(srv.Stats(), j.Stats(), tracker.Sources(f.silentAfter), det.Stats())
 			},
-			Sources: func() []health.Source { return tracker.Sources(f.silentAfter) },
+			Sources:  func() []health.Source { return tracker.Sources(f.silentAfter) },
+			Detector: det,
 		}
 		hs := &http.Server{Handler: apiSrv.Handler(), TLSConfig: cfg, ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute, MaxHeaderBytes: 64 << 10,
@@ -278,6 +296,11 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			}
 		}()
 	}
+	detDone := make(chan struct{})
+	go func() {
+		defer close(detDone)
+		det.Run(ctx, 200*time.Millisecond)
+	}()
 	errs := make(chan error, len(all))
 	for _, s := range all {
 		go func() {
@@ -297,11 +320,15 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			first = err
 		}
 	}
-	// The listeners drained what they had read into the journal; closing
-	// it commits the rest and signs a last checkpoint.
+	// Detection stops where it is (what it has not checked yet is in the
+	// journal); the listeners drained what they had read into the
+	// journal; closing it commits the rest and signs a last checkpoint.
+	cancel()
+	<-detDone
 	if err := j.Close(); err != nil && first == nil {
 		first = fmt.Errorf("journal: %w", err)
 	}
+	logf("live detection: %s", det.Stats())
 	st := srv.Stats()
 	logf("stopped: %d messages stored (%d bytes); %d oversized, %d UDP datagrams shed, %d connections refused, %d lost",
 		st.Messages, st.Bytes, st.Oversized, st.UDPShed, st.Refused, st.Lost)
@@ -331,7 +358,7 @@ func retainOnce(ctx context.Context, j *journal.Journal, audit *journal.Journal,
 }
 
 // serveMetrics are the values /metrics exposes.
-func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source) []api.Metric {
+func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source, ds live.Stats) []api.Metric {
 	silent := 0
 	for _, s := range sources {
 		if s.Silent {
@@ -361,6 +388,10 @@ func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source) []
 		g("journal_last_checkpoint_seq", "Records covered by the last signed checkpoint.", float64(js.LastCheckpoint.Seq)),
 		g("sources", "Sources (listener and host) heard from since the start.", float64(len(sources))),
 		g("sources_silent", "Sources not heard from for longer than --silent-after.", float64(silent)),
+		c("detection_checked_total", "Stored records live detection looked at.", ds.Checked),
+		c("detection_unparsed_total", "Stored records of no known format (kept, not checked).", ds.Unparsed),
+		c("alerts_total", "Alerts raised by live detection.", ds.Alerts),
+		g("detection_lag_seconds", "How long ago the newest checked record was received.", ds.LagSeconds),
 	}
 }
 

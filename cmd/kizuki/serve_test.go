@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -410,5 +414,102 @@ func TestServeRetention(t *testing.T) {
 	stdout, _, err := run(t, "", "verify", "--data", data, "--pub", key+".pub")
 	if err != nil || strings.Count(stdout, "OK\n") != 2 || !strings.Contains(stdout, "retention removed") {
 		t.Fatalf("verify after retention: %v\n%s", err, stdout)
+	}
+}
+
+// Live detection: an event stored over the API is checked by the Sigma
+// rules (kizuki's built-in pack by default) as soon as it is durable, and
+// the alert is listed by GET /api/v1/alerts with the rule's author.
+func TestServeLiveDetection(t *testing.T) {
+	dir := t.TempDir()
+	data, key := filepath.Join(dir, "data"), filepath.Join(dir, "keys", "journal.key")
+	if _, _, err := run(t, "", "keygen", "--out", key); err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("../../rules/testdata/kizuki_security_log_cleared", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The samples start with a comment line; the event is the XML line.
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "<Event") {
+				return l
+			}
+		}
+		t.Fatalf("no event in %s", name)
+		return ""
+	}
+	positive, negative := read("positive.xml"), read("negative.xml")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb lockedBuffer
+	root := newRoot(strings.NewReader(""), &out, &errb)
+	root.SetArgs([]string{"serve", "--data", data, "--key", key,
+		"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var port string
+	re := regexp.MustCompile(`HTTPS API on 127\.0\.0\.1:(\d+)`)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && port == ""; time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			port = m[1]
+		}
+	}
+	if port == "" {
+		t.Fatalf("no HTTPS listener:\n%s", errb.String())
+	}
+	token, _ := os.ReadFile(filepath.Join(data, "admin-token"))
+	ca, _ := os.ReadFile(filepath.Join(data, "tls", "ca-cert.pem"))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	call := func(method, path, body string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest(method, "https://127.0.0.1:"+port+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return b
+	}
+	call("POST", "/api/v1/ingest?type=winxml", negative+"\n"+positive+"\n")
+
+	var got struct {
+		Total  int `json:"total"`
+		Alerts []struct {
+			Rule   string `json:"rule_title"`
+			Level  string `json:"level"`
+			Author string `json:"author"`
+			Host   string `json:"host"`
+			Seq    int    `json:"seq"`
+		} `json:"alerts"`
+		Detection struct {
+			Checked int `json:"checked"`
+		} `json:"detection"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err := json.Unmarshal(call("GET", "/api/v1/alerts", ""), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Detection.Checked >= 2 {
+			break
+		}
+	}
+	cancel()
+	<-done
+	if got.Detection.Checked != 2 || got.Total != 1 || len(got.Alerts) != 1 {
+		t.Fatalf("alerts: %+v", got)
+	}
+	a := got.Alerts[0]
+	if a.Rule != "Security Event Log Cleared" || a.Host != "DC01.corp.example.jp" || a.Author == "" || a.Seq != 1 {
+		t.Errorf("alert %+v", a)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/auth"
 	"github.com/kizuki-dev/kizuki/internal/health"
 	"github.com/kizuki-dev/kizuki/internal/journal"
+	"github.com/kizuki-dev/kizuki/internal/live"
 )
 
 // Sink makes events durable (*journal.Journal).
@@ -44,6 +45,8 @@ type Server struct {
 	Metrics func() []Metric
 	// Sources gives the senders seen, for /api/v1/sources.
 	Sources func() []health.Source
+	// Detector is live detection, for /api/v1/alerts (nil: none).
+	Detector *live.Detector
 }
 
 // Handler returns the API's routes.
@@ -52,6 +55,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/v1/ingest", s.ingest)
 	mux.HandleFunc("/metrics", s.metrics)
 	mux.HandleFunc("/api/v1/sources", s.sources)
+	mux.HandleFunc("/api/v1/alerts", s.alerts)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c := s.begin(w, r, auth.Read)
 		if c == nil {

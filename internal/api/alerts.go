@@ -1,0 +1,39 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/kizuki-dev/kizuki/internal/auth"
+	"github.com/kizuki-dev/kizuki/internal/live"
+)
+
+// alerts serves GET /api/v1/alerts?limit=N: the newest alerts of live
+// detection, newest first (default 100, at most live.MaxAlerts).
+func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
+	c := s.begin(w, r, auth.Read)
+	if c == nil {
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		c.fail(http.StatusMethodNotAllowed, "use GET")
+		return
+	}
+	limit := 100
+	if q := r.URL.Query().Get("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > live.MaxAlerts {
+			c.fail(http.StatusBadRequest, "limit must be 1 to "+strconv.Itoa(live.MaxAlerts))
+			return
+		}
+		limit = n
+	}
+	if s.Detector == nil {
+		c.reply(http.StatusOK, map[string]any{"total": 0, "alerts": []live.Alert{}})
+		return
+	}
+	st := s.Detector.Stats()
+	c.reply(http.StatusOK, map[string]any{"total": st.Alerts, "alerts": s.Detector.Alerts(limit), "detection": map[string]any{
+		"checked": st.Checked, "parsed": st.Parsed, "unparsed": st.Unparsed, "lag_seconds": st.LagSeconds}})
+}
