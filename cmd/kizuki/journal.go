@@ -137,9 +137,10 @@ report says so.`,
 			failed := false
 			for _, part := range []struct{ name, dir string }{
 				{"events", journalDir(data)}, {"audit trail", filepath.Join(data, "audit")},
+				{"alerts", filepath.Join(data, "alerts")},
 			} {
-				if _, err := os.Stat(part.dir); errors.Is(err, os.ErrNotExist) && part.name == "audit trail" {
-					continue // made by the first serve with the API on
+				if _, err := os.Stat(part.dir); errors.Is(err, os.ErrNotExist) && part.name != "events" {
+					continue // made by kizuki serve's first start
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "== %s (%s)\n", part.name, part.dir)
 				rep, err := journal.Verify(cmd.Context(), part.dir, pub)

@@ -158,8 +158,19 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	if len(loadErrs) > 0 {
 		logf("rules: %d did not load (kizuki rules check lists them)", len(loadErrs))
 	}
-	det := live.New(j, rs, formats.Registry(), j.Stats().NextSeq, logf)
-	logf("live detection: %d Sigma rules", len(rs.Rules()))
+	alerts, err := journal.Open(filepath.Join(f.data, "alerts"), journal.Options{SigningKey: key, Logf: logf, CheckpointEvery: 1000})
+	if err != nil {
+		j.Close()
+		return fmt.Errorf("alerts: %w", err)
+	}
+	defer alerts.Close()
+	det, err := live.New(j, rs, formats.Registry(), j.Stats().NextSeq,
+		live.Options{Alerts: alerts, PositionFile: filepath.Join(f.data, "live-position"), Logf: logf})
+	if err != nil {
+		j.Close()
+		return err
+	}
+	logf("live detection: %d Sigma rules, from record %d", len(rs.Rules()), det.Stats().Next)
 
 	// Every stored record is counted for its source (listener and host).
 	tracker := health.NewTracker()

@@ -332,7 +332,7 @@ func TestServeHTTPSIngest(t *testing.T) {
 		t.Fatalf("audit trail: %s", got)
 	}
 	stdout, _, err := run(t, "", "verify", "--data", data, "--pub", key+".pub")
-	if err != nil || strings.Count(stdout, "OK\n") != 2 {
+	if err != nil || strings.Count(stdout, "OK\n") != 3 {
 		t.Fatalf("verify: %v\n%s", err, stdout)
 	}
 }
@@ -412,7 +412,7 @@ func TestServeRetention(t *testing.T) {
 		t.Fatalf("audit trail: %s", audited)
 	}
 	stdout, _, err := run(t, "", "verify", "--data", data, "--pub", key+".pub")
-	if err != nil || strings.Count(stdout, "OK\n") != 2 || !strings.Contains(stdout, "retention removed") {
+	if err != nil || strings.Count(stdout, "OK\n") != 3 || !strings.Contains(stdout, "retention removed") {
 		t.Fatalf("verify after retention: %v\n%s", err, stdout)
 	}
 }
@@ -511,5 +511,38 @@ func TestServeLiveDetection(t *testing.T) {
 	a := got.Alerts[0]
 	if a.Rule != "Security Event Log Cleared" || a.Host != "DC01.corp.example.jp" || a.Author == "" || a.Seq != 1 {
 		t.Errorf("alert %+v", a)
+	}
+
+	// Restarted, the server lists the alert it kept, raises it no second
+	// time, and resumes where detection stopped.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	errb = lockedBuffer{}
+	root = newRoot(strings.NewReader(""), &out, &errb)
+	root.SetArgs([]string{"serve", "--data", data, "--key", key,
+		"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"})
+	go func() { done <- root.ExecuteContext(ctx2) }()
+	port = ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && port == ""; time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			port = m[1]
+		}
+	}
+	if !strings.Contains(errb.String(), "from record 2") {
+		t.Errorf("detection did not resume after record 1:\n%s", errb.String())
+	}
+	got.Alerts = nil
+	if err := json.Unmarshal(call("GET", "/api/v1/alerts", ""), &got); err != nil {
+		t.Fatal(err)
+	}
+	cancel2()
+	<-done
+	if len(got.Alerts) != 1 || got.Alerts[0].Rule != "Security Event Log Cleared" {
+		t.Fatalf("after a restart: %+v", got)
+	}
+	n := 0
+	journal.Iterate(context.Background(), filepath.Join(data, "alerts"), 0, func(journal.Record) error { n++; return nil })
+	if n != 1 {
+		t.Errorf("%d alerts kept, want 1", n)
 	}
 }

@@ -7,9 +7,13 @@ package live
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,12 +53,29 @@ type Stats struct {
 	LastChecked time.Time
 }
 
+// Options configures a Detector.
+type Options struct {
+	// Alerts, when set, keeps every alert (JSON, one record each) before
+	// detection moves past its event: a restart loses none, and alerts
+	// already kept are not raised twice.
+	Alerts *journal.Journal
+	// PositionFile, when set, keeps the next record to check, so that a
+	// restart resumes there (records stored while detection was behind
+	// are still checked).
+	PositionFile string
+	Logf         func(string, ...any)
+}
+
 // Detector follows a journal and runs Sigma rules on its new records.
 type Detector struct {
 	j     *journal.Journal
 	rules *sigma.Ruleset
 	reg   *parse.Registry
 	logf  func(string, ...any)
+	opt   Options
+	// keptUpTo: alerts of records below it are already in opt.Alerts.
+	keptUpTo journal.Seq
+	saved    time.Time
 
 	mu     sync.Mutex
 	alerts []Alert // ring, newest last
@@ -63,19 +84,105 @@ type Detector struct {
 	byOrigin map[string]parse.Parser
 }
 
-// New returns a detector that checks records from seq from on.
-func New(j *journal.Journal, rules *sigma.Ruleset, reg *parse.Registry, from journal.Seq, logf func(string, ...any)) *Detector {
-	return &Detector{j: j, rules: rules, reg: reg, logf: logf, stats: Stats{Next: from}, byOrigin: map[string]parse.Parser{}}
+// New returns a detector that checks records from seq from on, or from
+// where a previous run stopped (Options.PositionFile), reloading the
+// alerts it kept (Options.Alerts).
+func New(j *journal.Journal, rules *sigma.Ruleset, reg *parse.Registry, from journal.Seq, opt Options) (*Detector, error) {
+	if opt.Logf == nil {
+		opt.Logf = func(string, ...any) {}
+	}
+	d := &Detector{j: j, rules: rules, reg: reg, logf: opt.Logf, opt: opt, stats: Stats{Next: from}, byOrigin: map[string]parse.Parser{}}
+	if opt.PositionFile != "" {
+		b, err := os.ReadFile(opt.PositionFile)
+		switch {
+		case err == nil:
+			n, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+			if perr != nil {
+				return nil, fmt.Errorf("live: %s: %w", opt.PositionFile, perr)
+			}
+			if first := j.Stats().FirstSeq; journal.Seq(n) < first {
+				n = uint64(first) // retention removed what was not checked
+			}
+			d.stats.Next = journal.Seq(n)
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("live: %w", err)
+		}
+	}
+	if opt.Alerts != nil {
+		err := opt.Alerts.Iterate(context.Background(), 0, func(r journal.Record) error {
+			var a Alert
+			if err := json.Unmarshal(r.Raw, &a); err != nil {
+				return fmt.Errorf("alert record %d: %w", r.Seq, err)
+			}
+			d.keep(a)
+			if a.Seq >= d.keptUpTo {
+				d.keptUpTo = a.Seq + 1
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("live: reading the kept alerts: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// keep adds a to the in-memory ring (caller holds mu or owns d).
+func (d *Detector) keep(a Alert) {
+	if len(d.alerts) == MaxAlerts {
+		copy(d.alerts, d.alerts[1:])
+		d.alerts = d.alerts[:MaxAlerts-1]
+	}
+	d.alerts = append(d.alerts, a)
+}
+
+// savePosition writes the next record to check (at most once a second
+// unless force).
+func (d *Detector) savePosition(force bool) {
+	if d.opt.PositionFile == "" || (!force && time.Since(d.saved) < time.Second) {
+		return
+	}
+	d.mu.Lock()
+	next := d.stats.Next
+	d.mu.Unlock()
+	if err := writeFileAtomic(d.opt.PositionFile, []byte(strconv.FormatUint(uint64(next), 10)+"\n")); err != nil {
+		d.logf("live detection: saving its position: %v", err)
+		return
+	}
+	d.saved = time.Now()
+}
+
+// writeFileAtomic replaces path with data: temporary file, fsync, rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // Run checks new records until ctx ends, polling every interval once
 // caught up.
 func (d *Detector) Run(ctx context.Context, interval time.Duration) error {
 	m := d.rules.NewMatcher()
+	defer d.savePosition(true)
 	for {
 		if err := d.catchUp(ctx, m); err != nil && ctx.Err() == nil {
 			d.logf("live detection: %v (retrying)", err)
 		}
+		d.savePosition(false)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -102,13 +209,16 @@ func (d *Detector) catchUp(ctx context.Context, m *sigma.Matcher) error {
 		if err != nil {
 			return err
 		}
-		d.check(m, rec, pc)
+		if err := d.check(ctx, m, rec, pc); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// check parses one record and matches it.
-func (d *Detector) check(m *sigma.Matcher, rec journal.Record, pc *parse.Context) {
+// check parses one record and matches it; its alerts are kept before
+// detection moves past it (an error leaves it to be checked again).
+func (d *Detector) check(ctx context.Context, m *sigma.Matcher, rec journal.Record, pc *parse.Context) error {
 	line := stripPRI(rec.Raw)
 	p := d.parserFor(rec, line)
 	var ev event.Event
@@ -129,6 +239,19 @@ func (d *Detector) check(m *sigma.Matcher, rec journal.Record, pc *parse.Context
 				Fields: fields, Detected: time.Now().UTC().Format(event.TimeFormat)})
 		})
 	}
+	if rec.Seq < d.keptUpTo {
+		fired = nil // kept by an earlier run
+	}
+	if len(fired) > 0 && d.opt.Alerts != nil {
+		recs := make([]journal.Record, 0, len(fired))
+		for _, a := range fired {
+			b, _ := json.Marshal(a)
+			recs = append(recs, journal.Record{Origin: "live", Source: "kizuki-alert", Raw: b})
+		}
+		if _, err := d.opt.Alerts.Append(ctx, recs); err != nil {
+			return fmt.Errorf("keeping alerts of record %d: %w", rec.Seq, err)
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.stats.Checked++
@@ -142,12 +265,9 @@ func (d *Detector) check(m *sigma.Matcher, rec journal.Record, pc *parse.Context
 	d.stats.LagSeconds = time.Since(rec.Received).Seconds()
 	for _, a := range fired {
 		d.stats.Alerts++
-		if len(d.alerts) == MaxAlerts {
-			copy(d.alerts, d.alerts[1:])
-			d.alerts = d.alerts[:MaxAlerts-1]
-		}
-		d.alerts = append(d.alerts, a)
+		d.keep(a)
 	}
+	return nil
 }
 
 // parserFor picks the record's format: the one its sender named (?type=),
