@@ -360,7 +360,9 @@ func retainOnce(ctx context.Context, j *journal.Journal, audit *journal.Journal,
 		"before": before.UTC().Format(time.RFC3339), "removed": ret.Removed, "records": ret.Records,
 		"bytes": ret.Bytes, "first_kept_seq": ret.FirstSeq, "chain_hash": fmt.Sprintf("%x", ret.Entry.Hash),
 	})
-	if _, aerr := audit.Append(ctx, []journal.Record{{Origin: "retention", Source: "kizuki-audit", Raw: rec}}); aerr != nil && err == nil {
+	// The segments are gone: their record is written even if the server
+	// is stopping meanwhile.
+	if _, aerr := audit.Append(context.WithoutCancel(ctx), []journal.Record{{Origin: "retention", Source: "kizuki-audit", Raw: rec}}); aerr != nil && err == nil {
 		err = fmt.Errorf("audit trail: %w", aerr)
 	}
 	logf("retention: removed %d segments (%d records received before %s); records from %d kept",

@@ -380,7 +380,7 @@ func TestServeRetention(t *testing.T) {
 		"--syslog-udp", "off", "--syslog-tcp", "127.0.0.1:0", "--syslog-tls", "off", "--https", "off"})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(errb.String(), "syslog over TCP"); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(errb.String(), "retention: removed"); time.Sleep(10 * time.Millisecond) {
 	}
 	cancel()
 	if err := <-done; err != nil {
