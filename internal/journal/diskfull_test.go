@@ -161,8 +161,11 @@ func TestCheckpointDiskFull(t *testing.T) {
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// The first checkpoint and the one after the disk came back; the
+	// retry of the failed one may have been written in between (whether
+	// it runs before the third Append is a matter of timing).
 	rep := mustVerify(t, dir, pub)
-	if rep.Checkpoints != 2 {
-		t.Fatalf("%d checkpoints, want 2", rep.Checkpoints)
+	if rep.Checkpoints != 2 && rep.Checkpoints != 3 {
+		t.Fatalf("%d checkpoints, want 2 or 3", rep.Checkpoints)
 	}
 }
