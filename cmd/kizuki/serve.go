@@ -28,6 +28,7 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/listen"
 	"github.com/kizuki-dev/kizuki/internal/live"
+	"github.com/kizuki-dev/kizuki/internal/webhook"
 )
 
 // serveFlags are the flags of `kizuki serve`.
@@ -40,6 +41,7 @@ type serveFlags struct {
 	keepMonths                   int
 	silentAfter                  time.Duration
 	rules                        []string
+	webhooks                     []string
 }
 
 func newServe() *cobra.Command {
@@ -86,6 +88,7 @@ Not yet: search, live detection, retention, health metrics (see the README).`,
 	fl.IntVar(&f.keepMonths, "keep-months", 18, "keep events this many months (ASD suggests 18), removing whole older segments at start and hourly, recorded in the audit trail; 0 keeps everything")
 	fl.DurationVar(&f.silentAfter, "silent-after", time.Hour, "a source heard from before but not for this long is reported silent (/api/v1/sources, /metrics)")
 	fl.StringArrayVar(&f.rules, "rules", nil, "Sigma rule files or folders for live detection (repeatable; default: kizuki's built-in pack)")
+	fl.StringArrayVar(&f.webhooks, "webhook", nil, "POST every new alert as JSON to this http(s) URL (repeatable)")
 	fl.IntVar(&f.maxMessage, "max-message", 0, "largest syslog message kept, in bytes (default 64 KiB; larger ones are counted and skipped)")
 	return cmd
 }
@@ -164,8 +167,22 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		return fmt.Errorf("alerts: %w", err)
 	}
 	defer alerts.Close()
+	var hooks []*webhook.Sender
+	for _, u := range f.webhooks {
+		h, err := webhook.New(u, logf)
+		if err != nil {
+			j.Close()
+			return err
+		}
+		hooks = append(hooks, h)
+	}
 	det, err := live.New(j, rs, formats.Registry(), j.Stats().NextSeq,
-		live.Options{Alerts: alerts, PositionFile: filepath.Join(f.data, "live-position"), Logf: logf})
+		live.Options{Alerts: alerts, PositionFile: filepath.Join(f.data, "live-position"), Logf: logf,
+			OnAlert: func(a live.Alert) {
+				for _, h := range hooks {
+					h.Send(a)
+				}
+			}})
 	if err != nil {
 		j.Close()
 		return err
@@ -253,7 +270,7 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		logf("HTTPS API on %s (token in %s)", ln.Addr(), filepath.Join(f.data, "admin-token"))
 		apiSrv := &api.Server{Tokens: tokens, Events: events, Audit: audit, Logf: logf,
 			Metrics: func() []api.Metric {
-				return serveMetrics(srv.Stats(), j.Stats(), tracker.Sources(f.silentAfter), det.Stats())
+				return serveMetrics(srv.Stats(), j.Stats(), tracker.Sources(f.silentAfter), det.Stats(), hooks)
 			},
 			Sources:  func() []health.Source { return tracker.Sources(f.silentAfter) },
 			Detector: det,
@@ -306,6 +323,9 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 				}
 			}
 		}()
+	}
+	for _, h := range hooks {
+		go h.Run(ctx)
 	}
 	detDone := make(chan struct{})
 	go func() {
@@ -371,7 +391,12 @@ func retainOnce(ctx context.Context, j *journal.Journal, audit *journal.Journal,
 }
 
 // serveMetrics are the values /metrics exposes.
-func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source, ds live.Stats) []api.Metric {
+func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source, ds live.Stats, hooks []*webhook.Sender) []api.Metric {
+	var ws webhook.Stats
+	for _, h := range hooks {
+		st := h.Stats()
+		ws.Sent, ws.Failed, ws.Dropped = ws.Sent+st.Sent, ws.Failed+st.Failed, ws.Dropped+st.Dropped
+	}
 	silent := 0
 	for _, s := range sources {
 		if s.Silent {
@@ -405,6 +430,9 @@ func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source, ds
 		c("detection_unparsed_total", "Stored records of no known format (kept, not checked).", ds.Unparsed),
 		c("alerts_total", "Alerts raised by live detection.", ds.Alerts),
 		g("detection_lag_seconds", "How long ago the newest checked record was received.", ds.LagSeconds),
+		c("webhook_sent_total", "Alerts delivered to webhooks.", ws.Sent),
+		c("webhook_failed_total", "Alerts a webhook refused or did not answer, after retries.", ws.Failed),
+		c("webhook_dropped_total", "Alerts not sent because a webhook's queue was full.", ws.Dropped),
 	}
 }
 

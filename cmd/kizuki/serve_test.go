@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -441,12 +442,22 @@ func TestServeLiveDetection(t *testing.T) {
 		return ""
 	}
 	positive, negative := read("positive.xml"), read("negative.xml")
+	// A webhook receiver on 127.0.0.1.
+	var hookMu sync.Mutex
+	var hooked []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hookMu.Lock()
+		hooked = append(hooked, string(b))
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errb lockedBuffer
 	root := newRoot(strings.NewReader(""), &out, &errb)
-	root.SetArgs([]string{"serve", "--data", data, "--key", key,
+	root.SetArgs([]string{"serve", "--data", data, "--key", key, "--webhook", hook.URL + "/alerts?token=s3cret",
 		"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"})
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
@@ -503,10 +514,26 @@ func TestServeLiveDetection(t *testing.T) {
 			break
 		}
 	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		hookMu.Lock()
+		n := len(hooked)
+		hookMu.Unlock()
+		if n > 0 {
+			break
+		}
+	}
 	cancel()
 	<-done
 	if got.Detection.Checked != 2 || got.Total != 1 || len(got.Alerts) != 1 {
 		t.Fatalf("alerts: %+v", got)
+	}
+	hookMu.Lock()
+	if len(hooked) != 1 || !strings.Contains(hooked[0], `"rule_title":"Security Event Log Cleared"`) {
+		t.Errorf("webhook received %q", hooked)
+	}
+	hookMu.Unlock()
+	if strings.Contains(errb.String(), "s3cret") {
+		t.Error("the webhook's token is in the log")
 	}
 	a := got.Alerts[0]
 	if a.Rule != "Security Event Log Cleared" || a.Host != "DC01.corp.example.jp" || a.Author == "" || a.Seq != 1 {

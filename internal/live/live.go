@@ -63,7 +63,10 @@ type Options struct {
 	// restart resumes there (records stored while detection was behind
 	// are still checked).
 	PositionFile string
-	Logf         func(string, ...any)
+	// OnAlert, when set, is called for every new alert once it is kept
+	// (webhooks); it must not block.
+	OnAlert func(Alert)
+	Logf    func(string, ...any)
 }
 
 // Detector follows a journal and runs Sigma rules on its new records.
@@ -266,6 +269,9 @@ func (d *Detector) check(ctx context.Context, m *sigma.Matcher, rec journal.Reco
 	for _, a := range fired {
 		d.stats.Alerts++
 		d.keep(a)
+		if d.opt.OnAlert != nil {
+			d.opt.OnAlert(a)
+		}
 	}
 	return nil
 }
