@@ -274,6 +274,7 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			},
 			Sources:  func() []health.Source { return tracker.Sources(f.silentAfter) },
 			Detector: det,
+			Formats:  formats.Registry().Names(),
 		}
 		hs := &http.Server{Handler: apiSrv.Handler(), TLSConfig: cfg, ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute, MaxHeaderBytes: 64 << 10,

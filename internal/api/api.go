@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,8 @@ type Server struct {
 	Sources func() []health.Source
 	// Detector is live detection, for /api/v1/alerts (nil: none).
 	Detector *live.Detector
+	// Formats names the formats ?type= may name (nil: any name).
+	Formats []string
 }
 
 // Handler returns the API's routes.
@@ -175,8 +178,12 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typ := r.URL.Query().Get("type")
-	if !validType(typ) {
-		c.fail(http.StatusBadRequest, "type must be a format name (lower-case letters, digits, - and _)")
+	if !validType(typ) || (typ != "" && s.Formats != nil && !slices.Contains(s.Formats, typ)) {
+		msg := "type must be a format name (lower-case letters, digits, - and _)"
+		if s.Formats != nil {
+			msg = "unknown type " + strconv.Quote(typ) + ": one of " + strings.Join(s.Formats, ", ") + ", or none to detect it"
+		}
+		c.fail(http.StatusBadRequest, msg)
 		return
 	}
 	maxBody, maxLine := s.MaxBody, s.MaxLine

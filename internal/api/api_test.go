@@ -44,7 +44,8 @@ func TestIngestErrors(t *testing.T) {
 	}
 	admin, _ := store.Create("admin", auth.Admin)
 	events, audit := &fakeSink{}, &fakeSink{}
-	srv := httptest.NewServer((&Server{Tokens: store, Events: events, Audit: audit, MaxBody: 1024, MaxLine: 100}).Handler())
+	srv := httptest.NewServer((&Server{Tokens: store, Events: events, Audit: audit, MaxBody: 1024, MaxLine: 100,
+		Formats: []string{"squid", "postfix"}}).Handler())
 	defer srv.Close()
 	do := func(method, query, body string) (int, string, http.Header) {
 		t.Helper()
@@ -67,6 +68,7 @@ func TestIngestErrors(t *testing.T) {
 	}
 	f("GET", "", "", 405, "POST")
 	f("POST", "?type=Bad/Type", "x\n", 400, "type")
+	f("POST", "?type=syslog", "x\n", 400, "unknown type")
 	f("POST", "", strings.Repeat("x", 2000), 413, "larger than 1024")
 	f("POST", "", strings.Repeat("y", 150)+"\n", 413, "longer than 100")
 	f("POST", "", "\n\n", 200, `"accepted":0`)
@@ -90,7 +92,7 @@ func TestIngestErrors(t *testing.T) {
 	f("POST", "", "d\n", 200, `"accepted":1`)
 	f("POST", "", "\n", 503, "audit trail")
 	audit.err = nil
-	if n := len(audit.recs); n != 7 {
-		t.Errorf("%d audit records, want 7 (every call but the two whose audit failed)", n)
+	if n := len(audit.recs); n != 8 {
+		t.Errorf("%d audit records, want 8 (every call but the two whose audit failed)", n)
 	}
 }
