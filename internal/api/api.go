@@ -6,7 +6,6 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -208,24 +207,31 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	if len(origin) > journal.MaxOriginLen {
 		origin = origin[:journal.MaxOriginLen]
 	}
+	// Lines are cut from the body itself (read whole above): each record's
+	// Raw stays valid until Append has copied it.
 	var recs []journal.Record
 	now := time.Now()
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(nil, maxLine+2)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
+	rest := body
+	for n := 1; len(rest) > 0; n++ {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
+		}
+		if len(line) > maxLine {
+			c.fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("line %d is longer than %d bytes; nothing was stored", n, maxLine))
+			return
 		}
 		if ndjson && !json.Valid(line) {
 			c.fail(http.StatusBadRequest, "line "+strconv.Itoa(n)+" is not JSON (Content-Type says NDJSON); nothing was stored")
 			return
 		}
 		recs = append(recs, journal.Record{Received: now, Origin: origin, Source: typ, Raw: line})
-	}
-	if err := sc.Err(); err != nil {
-		c.fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("a line is longer than %d bytes; nothing was stored", maxLine))
-		return
 	}
 	if len(recs) == 0 {
 		c.reply(http.StatusOK, map[string]any{"accepted": 0})

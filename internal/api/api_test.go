@@ -96,3 +96,36 @@ func TestIngestErrors(t *testing.T) {
 		t.Errorf("%d audit records, want 8 (every call but the two whose audit failed)", n)
 	}
 }
+
+// Every line of a large body is stored as sent: the records must not alias
+// a buffer that later lines overwrite (a bufio.Scanner did, and stored
+// the body's later bytes in its early records).
+func TestIngestLargeBodyExact(t *testing.T) {
+	store, err := auth.Open(filepath.Join(t.TempDir(), "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := store.Create("admin", auth.Admin)
+	events := &fakeSink{}
+	srv := httptest.NewServer((&Server{Tokens: store, Events: events}).Handler())
+	defer srv.Close()
+	var lines []string
+	for i := range 5000 {
+		lines = append(lines, fmt.Sprintf("Aug 31 12:37:51 mx postfix/smtpd[%d]: connect from host%d.example[192.0.2.%d]", i, i, i%250))
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/ingest", strings.NewReader(strings.Join(lines, "\r\n")+"\n"))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(events.recs) != len(lines) {
+		t.Fatalf("%d, %d records", resp.StatusCode, len(events.recs))
+	}
+	for i, r := range events.recs {
+		if string(r.Raw) != lines[i] {
+			t.Fatalf("record %d = %q, want %q", i, r.Raw, lines[i])
+		}
+	}
+}
