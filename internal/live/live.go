@@ -46,7 +46,7 @@ type Alert struct {
 type Stats struct {
 	Checked     uint64      // records looked at
 	Parsed      uint64      // of which parsed into events
-	Unparsed    uint64      // records of no known format (kept in the journal, not checked)
+	Unparsed    uint64      // records of no known format, or malformed (kept in the journal, not checked)
 	Alerts      uint64      // alerts raised since start
 	Next        journal.Seq // the next record to check
 	LagSeconds  float64     // how long ago the newest checked record was received
@@ -343,6 +343,6 @@ func (d *Detector) Stats() Stats {
 
 // String describes the stats in one line.
 func (s Stats) String() string {
-	return fmt.Sprintf("%d records checked (%d parsed, %d of no known format), %d alerts, lag %.1f s",
+	return fmt.Sprintf("%d records checked (%d parsed, %d not: no known format, or malformed), %d alerts, lag %.1f s",
 		s.Checked, s.Parsed, s.Unparsed, s.Alerts, s.LagSeconds)
 }
