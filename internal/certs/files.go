@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
+
+	"github.com/kizuki-dev/kizuki/internal/fsutil"
 )
 
 // errUnparsable is wrapped when a file is there but is not what it should
@@ -84,53 +85,10 @@ func pemBlock(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
 
-// writeFileAtomic replaces path with data: written to path.tmp (created
-// with perm, never through an existing file whose mode may be looser),
-// fsynced, renamed over path, and the folder fsynced so the rename
-// survives a crash.
+// writeFileAtomic is fsutil.WriteFileAtomic with this package's errors.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := fsutil.WriteFileAtomic(path, data, perm); err != nil {
 		return fmt.Errorf("certs: %w", err)
-	}
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return fmt.Errorf("certs: %w", err)
-	}
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Chmod(perm) // exactly perm, whatever the umask took
-	}
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("certs: write %s: %w", path, werr)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir fsyncs a folder, making a rename in it durable. Not every
-// system can fsync a folder (Windows cannot); there the rename stands
-// on its own.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("certs: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("certs: fsync %s: %w", dir, err)
 	}
 	return nil
 }

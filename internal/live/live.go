@@ -19,6 +19,7 @@ import (
 
 	"github.com/kizuki-dev/kizuki/internal/detect/sigma"
 	"github.com/kizuki-dev/kizuki/internal/event"
+	"github.com/kizuki-dev/kizuki/internal/fsutil"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/parse"
 )
@@ -148,32 +149,11 @@ func (d *Detector) savePosition(force bool) {
 	d.mu.Lock()
 	next := d.stats.Next
 	d.mu.Unlock()
-	if err := writeFileAtomic(d.opt.PositionFile, []byte(strconv.FormatUint(uint64(next), 10)+"\n")); err != nil {
+	if err := fsutil.WriteFileAtomic(d.opt.PositionFile, []byte(strconv.FormatUint(uint64(next), 10)+"\n"), 0o600); err != nil {
 		d.logf("live detection: saving its position: %v", err)
 		return
 	}
 	d.saved = time.Now()
-}
-
-// writeFileAtomic replaces path with data: temporary file, fsync, rename.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Run checks new records until ctx ends, polling every interval once
