@@ -4,20 +4,14 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/kizuki-dev/kizuki/internal/auth"
 	"github.com/kizuki-dev/kizuki/internal/live"
 )
 
 // alerts serves GET /api/v1/alerts?limit=N: the newest alerts of live
 // detection, newest first (default 100, at most live.MaxAlerts).
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
-	c := s.begin(w, r, auth.Read)
+	c := s.beginGet(w, r)
 	if c == nil {
-		return
-	}
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET")
-		c.fail(http.StatusMethodNotAllowed, "use GET")
 		return
 	}
 	limit := 100

@@ -101,6 +101,21 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, p auth.Permission
 	return c
 }
 
+// beginGet is begin for the read-only endpoints: a token that may read,
+// and GET (405 otherwise).
+func (s *Server) beginGet(w http.ResponseWriter, r *http.Request) *call {
+	c := s.begin(w, r, auth.Read)
+	if c == nil {
+		return nil
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		c.fail(http.StatusMethodNotAllowed, "use GET")
+		return nil
+	}
+	return c
+}
+
 // fail answers with a JSON error and audits the call.
 func (c *call) fail(status int, msg string) {
 	c.detail = msg

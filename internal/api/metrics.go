@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-
-	"github.com/kizuki-dev/kizuki/internal/auth"
 )
 
 // Metric is one value of the Prometheus exposition at /metrics.
@@ -29,13 +27,8 @@ func WriteMetrics(w io.Writer, ms []Metric) {
 // metrics serves GET /metrics for Prometheus (a token with read access:
 // Prometheus sends it with authorization.credentials).
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	c := s.begin(w, r, auth.Read)
+	c := s.beginGet(w, r)
 	if c == nil {
-		return
-	}
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET")
-		c.fail(http.StatusMethodNotAllowed, "use GET")
 		return
 	}
 	var ms []Metric

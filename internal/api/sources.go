@@ -3,20 +3,14 @@ package api
 import (
 	"net/http"
 
-	"github.com/kizuki-dev/kizuki/internal/auth"
 	"github.com/kizuki-dev/kizuki/internal/health"
 )
 
 // sources serves GET /api/v1/sources: every sender seen since the start,
 // with its volume and when it was last heard, silent ones first.
 func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
-	c := s.begin(w, r, auth.Read)
+	c := s.beginGet(w, r)
 	if c == nil {
-		return
-	}
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET")
-		c.fail(http.StatusMethodNotAllowed, "use GET")
 		return
 	}
 	list := []health.Source{}
