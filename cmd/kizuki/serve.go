@@ -138,24 +138,29 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
+	// An early return closes the journal here; the normal end closes it
+	// itself, to report the error of its last commit.
+	journalOpen := true
+	defer func() {
+		if journalOpen {
+			j.Close()
+		}
+	}()
 	if rec := j.Recovery(); rec.Repaired() || len(rec.Removed) > 0 {
 		logf("journal at start: %s", rec)
 	}
 	audit, err := journal.Open(filepath.Join(f.data, "audit"), journal.Options{SigningKey: key, Logf: logf, CheckpointEvery: 1000})
 	if err != nil {
-		j.Close()
 		return fmt.Errorf("audit trail: %w", err)
 	}
 	defer audit.Close()
 	tokens, err := openTokens(f.data, logf)
 	if err != nil {
-		j.Close()
 		return err
 	}
 	// Live detection follows the journal from what is new.
 	rs, loadErrs, _, err := hunt.LoadRules(hunt.Options{RulePaths: f.rules})
 	if err != nil {
-		j.Close()
 		return fmt.Errorf("rules: %w", err)
 	}
 	if len(loadErrs) > 0 {
@@ -163,7 +168,6 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	}
 	alerts, err := journal.Open(filepath.Join(f.data, "alerts"), journal.Options{SigningKey: key, Logf: logf, CheckpointEvery: 1000})
 	if err != nil {
-		j.Close()
 		return fmt.Errorf("alerts: %w", err)
 	}
 	defer alerts.Close()
@@ -171,7 +175,6 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	for _, u := range f.webhooks {
 		h, err := webhook.New(u, logf)
 		if err != nil {
-			j.Close()
 			return err
 		}
 		hooks = append(hooks, h)
@@ -184,7 +187,6 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 				}
 			}})
 	if err != nil {
-		j.Close()
 		return err
 	}
 	logf("live detection: %d Sigma rules, from record %d", len(rs.Rules()), det.Stats().Next)
@@ -194,7 +196,6 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	events := tracker.Wrap(j)
 	srv, err := listen.New(events, listen.Options{Limits: listen.Limits{MaxMessage: f.maxMessage}, Logf: logf})
 	if err != nil {
-		j.Close()
 		return err
 	}
 
@@ -206,16 +207,16 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		close func() error
 	}
 	var all []served
-	closeAll := func() {
+	// Closed again once served, harmlessly; on an early return this is
+	// what releases the ports already opened.
+	defer func() {
 		for _, s := range all {
 			s.close()
 		}
-	}
+	}()
 	if f.udp != "off" {
 		pc, err := net.ListenPacket("udp", f.udp)
 		if err != nil {
-			closeAll()
-			j.Close()
 			return fmt.Errorf("syslog-udp: %w", err)
 		}
 		logf("syslog over UDP on %s", pc.LocalAddr())
@@ -224,8 +225,6 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	if f.tcp != "off" {
 		ln, err := net.Listen("tcp", f.tcp)
 		if err != nil {
-			closeAll()
-			j.Close()
 			return fmt.Errorf("syslog-tcp: %w", err)
 		}
 		logf("syslog over TCP on %s", ln.Addr())
@@ -251,8 +250,6 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			}
 		}
 		if err != nil {
-			closeAll()
-			j.Close()
 			return fmt.Errorf("syslog-tls: %w", err)
 		}
 	}
@@ -263,8 +260,6 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 			ln, err = net.Listen("tcp", f.https)
 		}
 		if err != nil {
-			closeAll()
-			j.Close()
 			return fmt.Errorf("https: %w", err)
 		}
 		logf("HTTPS API on %s (token in %s)", ln.Addr(), filepath.Join(f.data, "admin-token"))
@@ -298,7 +293,6 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		}, ln.Close})
 	}
 	if len(all) == 0 {
-		j.Close()
 		return errors.New("every listener is off: nothing to receive")
 	}
 	logf("journal in %s, checkpoints signed with key id %x; stop with Ctrl-C", journalDir(f.data), journal.KeyID(key.Public().(ed25519.PublicKey)))
@@ -357,6 +351,7 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	// journal; closing it commits the rest and signs a last checkpoint.
 	cancel()
 	<-detDone
+	journalOpen = false
 	if err := j.Close(); err != nil && first == nil {
 		first = fmt.Errorf("journal: %w", err)
 	}
