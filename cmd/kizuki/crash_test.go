@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"os"
@@ -81,13 +79,8 @@ func TestServeKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the crash test runs server processes")
 	}
-	dir := t.TempDir()
-	data, key := filepath.Join(dir, "data"), filepath.Join(dir, "keys", "journal.key")
-	if _, _, err := run(t, "", "keygen", "--out", key); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"serve", "--data", data, "--key", key, "--syslog-udp", "off", "--syslog-tcp", "off",
-		"--syslog-tls", "off", "--https", "127.0.0.1:0"}
+	data, key := keyed(t)
+	args := append([]string{"serve", "--data", data, "--key", key}, apiOnly()...)
 	acked := map[string]bool{}
 	var mu sync.Mutex
 	for round := range 3 {
@@ -96,13 +89,7 @@ func TestServeKill9(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ca, err := os.ReadFile(filepath.Join(data, "tls", "ca-cert.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(ca)
-		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		client := apiClient(t, data)
 		// Four senders post batches until the server dies under them.
 		var wg sync.WaitGroup
 		stop := make(chan struct{})

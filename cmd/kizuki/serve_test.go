@@ -57,39 +57,101 @@ func needTool(t *testing.T, name, pkg string) string {
 	return p
 }
 
+// apiOnly are the listener flags of a server with only its HTTPS API on.
+func apiOnly() []string {
+	return []string{"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"}
+}
+
+// keyed makes a data directory's path and a signing key beside it, as
+// kizuki keygen does.
+func keyed(t *testing.T) (data, key string) {
+	t.Helper()
+	dir := t.TempDir()
+	data, key = filepath.Join(dir, "data"), filepath.Join(dir, "keys", "journal.key")
+	if _, _, err := run(t, "", "keygen", "--out", key); err != nil {
+		t.Fatal(err)
+	}
+	return data, key
+}
+
+// serving is `kizuki serve` run in-process by a test.
+type serving struct {
+	log    *lockedBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startServe runs `kizuki serve --data data --key key` with args.
+func startServe(t *testing.T, data, key string, args ...string) *serving {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &serving{log: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	t.Cleanup(cancel)
+	root := newRoot(strings.NewReader(""), io.Discard, s.log)
+	root.SetArgs(append([]string{"serve", "--data", data, "--key", key}, args...))
+	go func() { s.done <- root.ExecuteContext(ctx) }()
+	return s
+}
+
+// await waits (10 s at most) until the server's log matches pattern and
+// returns the first submatch (the whole match when there is none).
+func (s *serving) await(t *testing.T, pattern string) string {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(s.log.String()); m != nil {
+			return m[len(m)-1]
+		}
+	}
+	t.Fatalf("the server never logged %q:\n%s", pattern, s.log.String())
+	return ""
+}
+
+// httpsPort waits for the HTTPS API's port.
+func (s *serving) httpsPort(t *testing.T) string {
+	t.Helper()
+	return s.await(t, `HTTPS API on 127\.0\.0\.1:(\d+)`)
+}
+
+// stop stops the server and fails the test if it did not end cleanly.
+func (s *serving) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("serve: %v\n%s", err, s.log.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+// apiClient trusts the CA kizuki serve made in data.
+func apiClient(t *testing.T, data string) *http.Client {
+	t.Helper()
+	ca, err := os.ReadFile(filepath.Join(data, "tls", "ca-cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
 // The README's flow: kizuki serve, messages from the real logger over TCP
 // and UDP, stop; every message is in the journal once, kizuki verify passes,
 // and a flipped byte makes it fail naming the record.
 func TestServeLoggerVerify(t *testing.T) {
 	logger := needTool(t, "logger", "bsdutils")
-	dir := t.TempDir()
-	data, key := filepath.Join(dir, "data"), filepath.Join(dir, "keys", "journal.key")
-	if _, _, err := run(t, "", "keygen", "--out", key); err != nil {
-		t.Fatal(err)
-	}
+	data, key := keyed(t)
 	if _, _, err := run(t, "", "serve", "--data", data, "--key", filepath.Join(data, "in.key")); err == nil || !strings.Contains(err.Error(), "inside the data directory") {
 		t.Fatalf("a key inside the data directory was accepted: %v", err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb lockedBuffer
-	root := newRoot(strings.NewReader(""), &out, &errb)
-	root.SetArgs([]string{"serve", "--data", data, "--key", key,
-		"--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0", "--syslog-tls", "off", "--https", "off"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	addr := func(kind string) string {
-		re := regexp.MustCompile(`syslog over ` + kind + ` on 127\.0\.0\.1:(\d+)`)
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if m := re.FindStringSubmatch(errb.String()); m != nil {
-				return m[1]
-			}
-		}
-		t.Fatalf("no %s listener announced:\n%s", kind, errb.String())
-		return ""
-	}
-	tcpPort, udpPort := addr("TCP"), addr("UDP")
+	srv := startServe(t, data, key, "--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0", "--syslog-tls", "off", "--https", "off")
+	tcpPort := srv.await(t, `syslog over TCP on 127\.0\.0\.1:(\d+)`)
+	udpPort := srv.await(t, `syslog over UDP on 127\.0\.0\.1:(\d+)`)
 
 	const n = 50
 	var lines []string
@@ -110,15 +172,7 @@ func TestServeLoggerVerify(t *testing.T) {
 			break
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v\n%s", err, errb.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	srv.stop(t)
 
 	seen := map[string]int{}
 	err := journal.Iterate(context.Background(), filepath.Join(data, "journal"), 0, func(r journal.Record) error {
@@ -181,29 +235,9 @@ func countJournal(t *testing.T, data string) int {
 // which kizuki verify checks with the events.
 func TestServeHTTPSIngest(t *testing.T) {
 	curl := needTool(t, "curl", "curl")
-	dir := t.TempDir()
-	data, key := filepath.Join(dir, "data"), filepath.Join(dir, "keys", "journal.key")
-	if _, _, err := run(t, "", "keygen", "--out", key); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb lockedBuffer
-	root := newRoot(strings.NewReader(""), &out, &errb)
-	root.SetArgs([]string{"serve", "--data", data, "--key", key,
-		"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	var port string
-	re := regexp.MustCompile(`HTTPS API on 127\.0\.0\.1:(\d+)`)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && port == ""; time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(errb.String()); m != nil {
-			port = m[1]
-		}
-	}
-	if port == "" {
-		t.Fatalf("no HTTPS listener announced:\n%s", errb.String())
-	}
+	data, key := keyed(t)
+	srv := startServe(t, data, key, apiOnly()...)
+	port := srv.httpsPort(t)
 	tokenFile := filepath.Join(data, "admin-token")
 	st, err := os.Stat(tokenFile)
 	if err != nil || st.Mode().Perm() != 0o600 {
@@ -211,7 +245,7 @@ func TestServeHTTPSIngest(t *testing.T) {
 	}
 	b, _ := os.ReadFile(tokenFile)
 	admin := strings.TrimSpace(string(b))
-	if !strings.HasPrefix(admin, "kzk_") || strings.Contains(errb.String(), admin) {
+	if !strings.HasPrefix(admin, "kzk_") || strings.Contains(srv.log.String(), admin) {
 		t.Fatalf("admin token %q malformed or logged", admin)
 	}
 	post := func(token, contentType, body, query string) (int, string) {
@@ -264,10 +298,7 @@ func TestServeHTTPSIngest(t *testing.T) {
 		sources.Sources[0].Name != "https 127.0.0.1" || sources.Sources[0].Messages != 4 || sources.Sources[0].Silent {
 		t.Fatalf("sources: %v\n%s", err, b)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v\n%s", err, errb.String())
-	}
+	srv.stop(t)
 
 	// A viewer token (seen by the server from its next start) may not
 	// ingest.
@@ -276,19 +307,8 @@ func TestServeHTTPSIngest(t *testing.T) {
 		t.Fatal(err)
 	}
 	viewer = strings.TrimSpace(viewer)
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	errb = lockedBuffer{}
-	root = newRoot(strings.NewReader(""), &out, &errb)
-	root.SetArgs([]string{"serve", "--data", data, "--key", key,
-		"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"})
-	go func() { done <- root.ExecuteContext(ctx2) }()
-	port = ""
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && port == ""; time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(errb.String()); m != nil {
-			port = m[1]
-		}
-	}
+	srv = startServe(t, data, key, apiOnly()...)
+	port = srv.httpsPort(t)
 	if code, body := post(viewer, "text/plain", "x\n", ""); code != 403 || !strings.Contains(body, "viewer") {
 		t.Fatalf("viewer ingest: %d %s", code, body)
 	}
@@ -298,10 +318,7 @@ func TestServeHTTPSIngest(t *testing.T) {
 	if err != nil || !strings.Contains(string(metrics), "# TYPE kizuki_journal_next_seq gauge\nkizuki_journal_next_seq 4\n") {
 		t.Fatalf("metrics: %v\n%s", err, metrics)
 	}
-	cancel2()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
-	}
+	srv.stop(t)
 
 	var events []string
 	if err := journal.Iterate(context.Background(), filepath.Join(data, "journal"), 0, func(r journal.Record) error {
@@ -341,11 +358,7 @@ func TestServeHTTPSIngest(t *testing.T) {
 // Retention: segments whose records are all older than --keep-months go
 // at start, recorded in the audit trail; kizuki verify still passes.
 func TestServeRetention(t *testing.T) {
-	dir := t.TempDir()
-	data, key := filepath.Join(dir, "data"), filepath.Join(dir, "keys", "journal.key")
-	if _, _, err := run(t, "", "keygen", "--out", key); err != nil {
-		t.Fatal(err)
-	}
+	data, key := keyed(t)
 	priv, err := journal.LoadKey(key)
 	if err != nil {
 		t.Fatal(err)
@@ -373,23 +386,10 @@ func TestServeRetention(t *testing.T) {
 		t.Fatalf("only %d segments", segs)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb lockedBuffer
-	root := newRoot(strings.NewReader(""), &out, &errb)
-	root.SetArgs([]string{"serve", "--data", data, "--key", key, "--keep-months", "18",
-		"--syslog-udp", "off", "--syslog-tcp", "127.0.0.1:0", "--syslog-tls", "off", "--https", "off"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(errb.String(), "retention: removed"); time.Sleep(10 * time.Millisecond) {
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v\n%s", err, errb.String())
-	}
-	if !strings.Contains(errb.String(), "retention: removed") {
-		t.Fatalf("nothing retained:\n%s", errb.String())
-	}
+	srv := startServe(t, data, key, "--keep-months", "18",
+		"--syslog-udp", "off", "--syslog-tcp", "127.0.0.1:0", "--syslog-tls", "off", "--https", "off")
+	srv.await(t, "retention: removed")
+	srv.stop(t)
 	var first journal.Seq
 	n := 0
 	if err := journal.Iterate(context.Background(), filepath.Join(data, "journal"), 0, func(r journal.Record) error {
@@ -422,11 +422,7 @@ func TestServeRetention(t *testing.T) {
 // rules (kizuki's built-in pack by default) as soon as it is durable, and
 // the alert is listed by GET /api/v1/alerts with the rule's author.
 func TestServeLiveDetection(t *testing.T) {
-	dir := t.TempDir()
-	data, key := filepath.Join(dir, "data"), filepath.Join(dir, "keys", "journal.key")
-	if _, _, err := run(t, "", "keygen", "--out", key); err != nil {
-		t.Fatal(err)
-	}
+	data, key := keyed(t)
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join("../../rules/testdata/kizuki_security_log_cleared", name))
 		if err != nil {
@@ -453,29 +449,10 @@ func TestServeLiveDetection(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb lockedBuffer
-	root := newRoot(strings.NewReader(""), &out, &errb)
-	root.SetArgs([]string{"serve", "--data", data, "--key", key, "--webhook", hook.URL + "/alerts?token=s3cret",
-		"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	var port string
-	re := regexp.MustCompile(`HTTPS API on 127\.0\.0\.1:(\d+)`)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && port == ""; time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(errb.String()); m != nil {
-			port = m[1]
-		}
-	}
-	if port == "" {
-		t.Fatalf("no HTTPS listener:\n%s", errb.String())
-	}
+	srv := startServe(t, data, key, append([]string{"--webhook", hook.URL + "/alerts?token=s3cret"}, apiOnly()...)...)
+	port := srv.httpsPort(t)
 	token, _ := os.ReadFile(filepath.Join(data, "admin-token"))
-	ca, _ := os.ReadFile(filepath.Join(data, "tls", "ca-cert.pem"))
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	client := apiClient(t, data)
 	call := func(method, path, body string) []byte {
 		t.Helper()
 		req, _ := http.NewRequest(method, "https://127.0.0.1:"+port+path, strings.NewReader(body))
@@ -522,8 +499,7 @@ func TestServeLiveDetection(t *testing.T) {
 			break
 		}
 	}
-	cancel()
-	<-done
+	srv.stop(t)
 	if got.Detection.Checked != 2 || got.Total != 1 || len(got.Alerts) != 1 {
 		t.Fatalf("alerts: %+v", got)
 	}
@@ -532,7 +508,7 @@ func TestServeLiveDetection(t *testing.T) {
 		t.Errorf("webhook received %q", hooked)
 	}
 	hookMu.Unlock()
-	if strings.Contains(errb.String(), "s3cret") {
+	if strings.Contains(srv.log.String(), "s3cret") {
 		t.Error("the webhook's token is in the log")
 	}
 	a := got.Alerts[0]
@@ -542,28 +518,16 @@ func TestServeLiveDetection(t *testing.T) {
 
 	// Restarted, the server lists the alert it kept, raises it no second
 	// time, and resumes where detection stopped.
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	errb = lockedBuffer{}
-	root = newRoot(strings.NewReader(""), &out, &errb)
-	root.SetArgs([]string{"serve", "--data", data, "--key", key,
-		"--syslog-udp", "off", "--syslog-tcp", "off", "--syslog-tls", "off", "--https", "127.0.0.1:0"})
-	go func() { done <- root.ExecuteContext(ctx2) }()
-	port = ""
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && port == ""; time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(errb.String()); m != nil {
-			port = m[1]
-		}
-	}
-	if !strings.Contains(errb.String(), "from record 2") {
-		t.Errorf("detection did not resume after record 1:\n%s", errb.String())
+	srv = startServe(t, data, key, apiOnly()...)
+	port = srv.httpsPort(t)
+	if !strings.Contains(srv.log.String(), "from record 2") {
+		t.Errorf("detection did not resume after record 1:\n%s", srv.log.String())
 	}
 	got.Alerts = nil
 	if err := json.Unmarshal(call("GET", "/api/v1/alerts", ""), &got); err != nil {
 		t.Fatal(err)
 	}
-	cancel2()
-	<-done
+	srv.stop(t)
 	if len(got.Alerts) != 1 || got.Alerts[0].Rule != "Security Event Log Cleared" {
 		t.Fatalf("after a restart: %+v", got)
 	}
