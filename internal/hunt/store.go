@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -244,10 +243,6 @@ func keyOrder(ruleLess func(a, b int32) bool) func(a, b matchKey) int {
 	}
 }
 
-// sortKeys orders keys as the timeline does.
-func sortKeys(keys []matchKey, ruleLess func(a, b int32) bool) {
-	slices.SortFunc(keys, keyOrder(ruleLess))
-}
 
 // mergeKeys merges lists each sorted by order into one sorted list, two at
 // a time: each matcher sorts its own keys on its goroutine, and only this

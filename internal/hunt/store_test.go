@@ -3,6 +3,7 @@ package hunt
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -161,4 +162,10 @@ func TestMergeKeys(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sortKeys orders keys as the timeline does (Run sorts per store and
+// merges; the tests sort directly).
+func sortKeys(keys []matchKey, ruleLess func(a, b int32) bool) {
+	slices.SortFunc(keys, keyOrder(ruleLess))
 }
