@@ -243,7 +243,6 @@ func keyOrder(ruleLess func(a, b int32) bool) func(a, b matchKey) int {
 	}
 }
 
-
 // mergeKeys merges lists each sorted by order into one sorted list, two at
 // a time: each matcher sorts its own keys on its goroutine, and only this
 // linear pass is left for the end.
