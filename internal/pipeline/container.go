@@ -64,7 +64,7 @@ func runContainer(ctx context.Context, f input.File, held io.Reader, file *os.Fi
 		if len(data) > MaxContainerBytes {
 			return fmt.Errorf("%s file larger than %d bytes once decompressed: decompress it to disk first", c.Name(), MaxContainerBytes)
 		}
-		ra, size = bytes.NewReader(data), int64(len(data))
+		ra, size = inMemory{bytes.NewReader(data), data}, int64(len(data))
 	}
 
 	var batch *[]event.Event
@@ -115,6 +115,16 @@ func runContainer(ctx context.Context, f input.File, held io.Reader, file *os.Fi
 	}
 	return err
 }
+
+// inMemory is a container already read into memory (decompressed, or
+// stdin): its Bytes let the format slice it instead of copying each part
+// out again (the evtx reader does).
+type inMemory struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (m inMemory) Bytes() []byte { return m.b }
 
 // safeRead turns a reader panic into an error: a damaged file must never
 // stop a run, even when the reader has a bug.
