@@ -20,6 +20,7 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/detect/sigma"
 	"github.com/kizuki-dev/kizuki/internal/event"
 	"github.com/kizuki-dev/kizuki/internal/fsutil"
+	"github.com/kizuki-dev/kizuki/internal/health"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/parse"
 )
@@ -264,7 +265,8 @@ func (d *Detector) parserFor(rec journal.Record, line []byte) parse.Parser {
 			return p
 		}
 	}
-	key := originKey(rec.Origin)
+	listener, host := health.ParseOrigin(rec.Origin)
+	key := listener + " " + host
 	if p, ok := d.byOrigin[key]; ok && p.Sniff(line) {
 		return p
 	}
@@ -276,14 +278,6 @@ func (d *Detector) parserFor(rec journal.Record, line []byte) parse.Parser {
 		d.byOrigin[key] = det.Parser
 	}
 	return det.Parser
-}
-
-// originKey is the sender part of an origin (without its port).
-func originKey(origin string) string {
-	if i := bytes.LastIndexByte([]byte(origin), ':'); i > 0 {
-		return origin[:i]
-	}
-	return origin
 }
 
 // stripPRI removes a syslog "<PRI>" prefix (and an RFC 5424 version "1 "),

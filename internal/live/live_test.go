@@ -16,9 +16,3 @@ func TestStripPRI(t *testing.T) {
 	f("<1>", "")
 	f("", "")
 }
-
-func TestOriginKey(t *testing.T) {
-	if got := originKey("syslog-tcp 127.0.0.1:5514 <- 10.0.0.5:51234"); got != "syslog-tcp 127.0.0.1:5514 <- 10.0.0.5" {
-		t.Errorf("originKey = %q", got)
-	}
-}
