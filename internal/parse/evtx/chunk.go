@@ -96,9 +96,11 @@ func newDecoder(opt Options) *decoder {
 // about to be unmapped.
 func (d *decoder) release() { d.c.b = nil }
 
-// decodeChunk decodes chunk data (chunkSize bytes, fewer when the file is
-// cut) found at file offset off into out.
-func (d *decoder) decodeChunk(ctx context.Context, data []byte, off int64, out *batch) {
+// decodeChunk decodes chunk data found at file offset off into out. avail is
+// how many bytes of the chunk the file holds (chunkSize unless it is cut);
+// data is all of them, or (read from a full chunk) only its first bytes up to
+// the free space offset, or only a zero header of a never-written slot.
+func (d *decoder) decodeChunk(ctx context.Context, data []byte, avail int, off int64, out *batch) {
 	if isZero(data) {
 		out.zero = true
 		return
@@ -110,7 +112,7 @@ func (d *decoder) decodeChunk(ctx context.Context, data []byte, off int64, out *
 		return
 	}
 	limit := int(h.freeOff)
-	truncated := len(data) < chunkSize
+	truncated := avail < chunkSize
 	if truncated {
 		out.bad = true
 		out.problem(Problem{Offset: off + int64(len(data)), Chunk: out.idx, Err: ErrTruncated})

@@ -3,8 +3,10 @@ package evtx
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -94,6 +96,13 @@ func TestMappedInput(t *testing.T) {
 		"file header only":    clean[:fileHeaderSize],
 		"short file header":   clean[:64],
 		"bad chunk signature": append(append(append([]byte(nil), clean[:offs[1]]...), "ElfJunk\x00"...), clean[offs[1]+8:]...),
+		// Slots past the header's chunk count: never written (read as a
+		// zero header only), then one with a zero header and junk after it,
+		// then a used chunk the header does not count (a dirty file).
+		"unused slots": append(bytes.Clone(clean), make([]byte, 2*chunkSize)...),
+		"slots then a used chunk": append(append(append(bytes.Clone(clean), make([]byte, chunkSize)...),
+			append(make([]byte, chunkHeaderSize), bytes.Repeat([]byte{0xEE}, chunkSize-chunkHeaderSize)...)...),
+			clean[offs[2]:offs[3]]...),
 	}
 	for name, data := range cases {
 		for _, workers := range []int{1, 2} {
@@ -117,6 +126,38 @@ func TestMappedInput(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Read with ReadAt, a used chunk is read only up to its free space offset,
+// and an all-zero slot past the header's chunk count only as far as its
+// header: the rest is never looked at.
+func TestReadOnlyUsedBytes(t *testing.T) {
+	clean, offs := multiChunk(t)
+	data := append(bytes.Clone(clean), make([]byte, 3*chunkSize)...)
+	want := int64(fileHeaderSize + 3*chunkHeaderSize)
+	for _, off := range offs {
+		want += int64(binary.LittleEndian.Uint32(data[off+48:]))
+	}
+	r := &countingReader{r: bytes.NewReader(data)}
+	var n int
+	if _, err := Read(context.Background(), r, int64(len(data)), "test.evtx", Options{Workers: 2},
+		func(*event.Event) error { n++; return nil }, func(p Problem) { t.Error(p) }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 37 || r.n.Load() != want {
+		t.Errorf("%d events, %d bytes read of %d; want 37 events, %d bytes", n, r.n.Load(), len(data), want)
+	}
+}
+
+type countingReader struct {
+	r io.ReaderAt
+	n atomic.Int64
+}
+
+func (c *countingReader) ReadAt(b []byte, off int64) (int, error) {
+	k, err := c.r.ReadAt(b, off)
+	c.n.Add(int64(k))
+	return k, err
 }
 
 // guard turns a panic into an error that wraps ErrPanic and, when the panic
