@@ -46,7 +46,10 @@ Exit status is 0 whatever was found.`,
 				loc = l
 			}
 			opt := hunt.Options{RulePaths: rulePaths, MinLevel: minLevel, Type: c.typ, Location: loc,
-				Workers: c.workers, Stdin: cmd.InOrStdin(), Profile: stats}
+				Workers: c.workers, Stdin: cmd.InOrStdin(), Profile: stats,
+				// Each match is rendered when found, on all cores, and
+				// only its output bytes are kept for the timeline.
+				Format: format}
 			var err error
 			if opt.Placeholders, err = parsePlaceholders(placeholders); err != nil {
 				return err

@@ -57,6 +57,14 @@ type Options struct {
 	MaxMatches int
 	// Profile measures what each rule costs (Result.Costs), for --stats.
 	Profile bool
+	// Format, when set ("table", "json" or "csv"), renders each match as
+	// it is found, on the goroutine that matched it, and keeps only the
+	// rendered bytes: writing the timeline is then a copy in time order,
+	// with no event encoded, stored and decoded again. The Result can then
+	// only be written in that format (Write*), not read with Each.
+	Format string
+
+	spillAt int // bytes of matches each reader keeps in memory (tests); 0 = memPerStore
 }
 
 // Match is one rule that fired on one event, or one correlation that fired
@@ -95,6 +103,7 @@ type Result struct {
 	PrefilterTime time.Duration
 
 	rules  []*sigma.Rule // index of matchKey.rule
+	format string        // the format the stored matches are rendered in; "" = events
 	stores []*store
 	keys   []matchKey
 	corr   []*Match // correlation matches, in time order
@@ -144,6 +153,9 @@ func (mr *matchReader) at(i int32) (*Match, error) {
 // Each calls fn for every match of the timeline in time order. The Match
 // and its Event are reused between calls.
 func (r *Result) Each(fn func(*Match) error) error {
+	if r.format != "" {
+		return fmt.Errorf("hunt: the matches were rendered as %s when found (Options.Format), not kept as events", r.format)
+	}
 	mr := &matchReader{r: r}
 	for _, i := range r.order() {
 		m, err := mr.at(i)
@@ -166,6 +178,20 @@ const renderBlock = 1024
 // rendered in blocks on all cores and written in order: the output of a
 // hunt with a million matches is not left to one core.
 func (r *Result) Render(w io.Writer, render func(dst []byte, m *Match) []byte) error {
+	if r.format != "" {
+		return fmt.Errorf("hunt: the matches were rendered as %s when found (Options.Format)", r.format)
+	}
+	return r.write(w, "", render)
+}
+
+// write is Render for a timeline whose matches were rendered in format when
+// found ("" = kept as events): their bytes are copied as they are, and render
+// serves the correlation matches only.
+func (r *Result) write(w io.Writer, format string, render func(dst []byte, m *Match) []byte) error {
+	if r.format != "" && r.format != format {
+		return fmt.Errorf("hunt: the matches were rendered as %s when found, not %s", r.format, format)
+	}
+	rendered := r.format != ""
 	order := r.order()
 	nblocks := (len(order) + renderBlock - 1) / renderBlock
 	workers := min(runtime.GOMAXPROCS(0), max(nblocks, 1))
@@ -219,6 +245,16 @@ func (r *Result) Render(w io.Writer, render func(dst []byte, m *Match) []byte) e
 				}
 				end := min((bi+1)*renderBlock, len(order))
 				for _, i := range order[bi*renderBlock : end] {
+					if rendered && i >= 0 {
+						k := &r.keys[i]
+						rec, err := r.stores[k.store].record(k, &mr.buf)
+						if err != nil {
+							b.err = err
+							break
+						}
+						b.out = append(b.out, rec...)
+						continue
+					}
 					m, err := mr.at(i)
 					if err != nil {
 						b.err = err
@@ -350,16 +386,28 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 	var kept atomic.Int64
 	var mu sync.Mutex
 	var cols []*collector
-	res := &Result{Rules: rs, LoadErrors: loadErrs, RuleSources: sources, rules: all, ByLevel: map[string]int64{}}
+	res := &Result{Rules: rs, LoadErrors: loadErrs, RuleSources: sources, rules: all, ByLevel: map[string]int64{}, format: opt.Format}
+	spillAt := opt.spillAt
+	if spillAt <= 0 {
+		spillAt = memPerStore
+	}
+	var render func(dst []byte, m *Match) []byte
+	if opt.Format != "" {
+		if render, err = renderer(opt.Format, all, nil); err != nil {
+			return nil, err
+		}
+	}
 	newObserver := func() func(*event.Event) {
 		mu.Lock()
-		c := &collector{counts: make([]int64, len(all)), store: newStore(len(cols), memPerStore, ""), m: rs.NewMatcher()}
+		c := &collector{counts: make([]int64, len(all)), store: newStore(len(cols), spillAt, ""), m: rs.NewMatcher()}
 		cols = append(cols, c)
 		res.stores = append(res.stores, c.store)
 		mu.Unlock()
 		m := c.m
 		m.Profile(opt.Profile)
 		var ev *event.Event
+		// Made once per reader: a closure per match would be allocated.
+		renderMatch := func(b []byte) []byte { return render(b, &c.match) }
 		onMatch := func(r *sigma.Rule) {
 			ri := index[r]
 			c.counts[ri]++
@@ -373,7 +421,12 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 				c.dropped++
 				return
 			}
-			c.err = c.store.add(ri, ev)
+			if render == nil {
+				c.err = c.store.add(ri, ev)
+				return
+			}
+			c.match = Match{Rule: r, Event: ev}
+			c.err = c.store.addWith(ri, ev, renderMatch)
 		}
 		return func(e *event.Event) {
 			ev = e
@@ -519,6 +572,7 @@ type collector struct {
 	based    []*Match // matches of rules that correlations use
 	dropped  int64
 	err      error
+	match    Match // the match being rendered (Options.Format)
 }
 
 // sortMatches orders in-memory matches by time, then origin, then rule, so

@@ -23,19 +23,21 @@ func WriteCSV(w io.Writer, res *Result) error {
 	if _, err := bw.Write(append(head, '\r', '\n')); err != nil {
 		return err
 	}
-	err := res.Render(bw, func(b []byte, m *Match) []byte {
-		r, ev := m.Rule, m.Event
-		for i, v := range [...]string{event.FormatTime(ev.Time), r.Level, r.Title, r.ID, r.Author, ev.Host,
-			field(ev, "Channel"), field(ev, "EventID"), field(ev, "EventRecordID"), ev.Origin.String(),
-			strings.Join(r.Tags, " "), details(m, 0, " ¦ ")} {
-			b = appendCSVField(b, v, i == 0)
-		}
-		return append(b, '\r', '\n')
-	})
-	if err != nil {
+	if err := res.write(bw, "csv", appendCSVMatch); err != nil {
 		return err
 	}
 	return bw.Flush()
+}
+
+// appendCSVMatch renders one match as a CSV row.
+func appendCSVMatch(b []byte, m *Match) []byte {
+	r, ev := m.Rule, m.Event
+	for i, v := range [...]string{event.FormatTime(ev.Time), r.Level, r.Title, r.ID, r.Author, ev.Host,
+		field(ev, "Channel"), field(ev, "EventID"), field(ev, "EventRecordID"), ev.Origin.String(),
+		strings.Join(r.Tags, " "), details(m, 0, " ¦ ")} {
+		b = appendCSVField(b, v, i == 0)
+	}
+	return append(b, '\r', '\n')
 }
 
 // appendCSVField appends one RFC 4180 field: quoted when it holds a comma,

@@ -2,6 +2,7 @@ package hunt
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"strconv"
 
@@ -19,30 +20,33 @@ import (
 // asks that every alert raised from a rule shows it.
 func WriteJSON(w io.Writer, res *Result) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	// What a match says of its rule is the same for every match of it:
-	// rendered once per rule, before rendering starts (the map is then
-	// only read, on every rendering goroutine).
+	if err := res.write(bw, "json", jsonRenderer(res.rules, res.corr)); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// jsonRenderer returns the renderer of match objects. What a match says of
+// its rule is the same for every match of it: rendered once per rule, here
+// (the map is then only read, on every rendering goroutine).
+func jsonRenderer(rules []*sigma.Rule, corr []*Match) func(b []byte, m *Match) []byte {
 	heads := map[*sigma.Rule][]byte{}
-	for _, r := range res.rules {
+	for _, r := range rules {
 		heads[r] = appendRuleJSON(nil, r)
 	}
-	for _, m := range res.corr {
+	for _, m := range corr {
 		if heads[m.Rule] == nil {
 			heads[m.Rule] = appendRuleJSON(nil, m.Rule)
 		}
 	}
-	err := res.Render(bw, func(b []byte, m *Match) []byte {
+	return func(b []byte, m *Match) []byte {
 		head := heads[m.Rule]
 		if head == nil {
 			head = appendRuleJSON(nil, m.Rule)
 		}
 		b = appendMatchJSON(b, m, head)
 		return append(b, '\n')
-	})
-	if err != nil {
-		return err
 	}
-	return bw.Flush()
 }
 
 // appendRuleJSON renders the rule's part of a match object: its opening
@@ -150,4 +154,18 @@ func field(ev *event.Event, name string) string {
 		return ev.Get(event.EventID)
 	}
 	return ""
+}
+
+// renderer returns the function that renders one match of the timeline in
+// format (Options.Format): table, json or csv.
+func renderer(format string, rules []*sigma.Rule, corr []*Match) (func(b []byte, m *Match) []byte, error) {
+	switch format {
+	case "table":
+		return appendTableMatch, nil
+	case "json":
+		return jsonRenderer(rules, corr), nil
+	case "csv":
+		return appendCSVMatch, nil
+	}
+	return nil, fmt.Errorf("hunt: unknown output format %q (want table, json or csv)", format)
 }

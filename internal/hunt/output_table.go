@@ -19,51 +19,54 @@ import (
 func WriteTable(w io.Writer, res *Result) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	fmt.Fprintf(bw, "%-23s  %-13s  %-18s  %-14s  %s\n", "TIME (UTC)", "LEVEL", "COMPUTER", "EVENT", "RULE")
-	err := res.Render(bw, func(b []byte, m *Match) []byte {
-		ev := m.Event
-		t := event.FormatTime(ev.Time)
-		t = strings.Replace(strings.TrimSuffix(t, "Z"), "T", " ", 1)
-		evDesc := shortChannel(field(ev, "Channel"))
-		if id := field(ev, "EventID"); id != "" {
-			evDesc += " " + id
-		}
-		if evDesc == "" {
-			evDesc = ev.Source
-		}
-		title := m.Rule.Title
-		if m.Correlation != nil {
-			title = "[correlation] " + title
-		}
-		b = appendPadded(b, t, 23)
-		b = appendPadded(b, m.Rule.Level, 13)
-		b = appendPadded(b, clip(ev.Host, 18), 18)
-		b = appendPadded(b, clip(evDesc, 14), 14)
-		b = append(b, title...)
-		b = append(b, "  (author: "...)
-		b = append(b, m.Rule.Author...)
-		b = append(b, ")\n"...)
-		b = append(b, indent...)
-		n := len(b)
-		if b = appendDetails(b, m, 160, " ¦ "); len(b) > n {
-			b = append(b, '\n')
-			b = append(b, indent...)
-		}
-		b = append(b, ev.Origin.File...)
-		switch o := ev.Origin; {
-		case o.Line != 0:
-			b = append(b, ':')
-			b = strconv.AppendInt(b, o.Line, 10)
-		case o.Record != 0:
-			b = append(b, '#')
-			b = strconv.AppendInt(b, o.Record, 10)
-		}
-		return append(b, '\n')
-	})
+	err := res.write(bw, "table", appendTableMatch)
 	if err != nil {
 		return err
 	}
 	writeSummary(bw, res)
 	return bw.Flush()
+}
+
+// appendTableMatch renders one match as an entry of the timeline.
+func appendTableMatch(b []byte, m *Match) []byte {
+	ev := m.Event
+	t := event.FormatTime(ev.Time)
+	t = strings.Replace(strings.TrimSuffix(t, "Z"), "T", " ", 1)
+	evDesc := shortChannel(field(ev, "Channel"))
+	if id := field(ev, "EventID"); id != "" {
+		evDesc += " " + id
+	}
+	if evDesc == "" {
+		evDesc = ev.Source
+	}
+	title := m.Rule.Title
+	if m.Correlation != nil {
+		title = "[correlation] " + title
+	}
+	b = appendPadded(b, t, 23)
+	b = appendPadded(b, m.Rule.Level, 13)
+	b = appendPadded(b, clip(ev.Host, 18), 18)
+	b = appendPadded(b, clip(evDesc, 14), 14)
+	b = append(b, title...)
+	b = append(b, "  (author: "...)
+	b = append(b, m.Rule.Author...)
+	b = append(b, ")\n"...)
+	b = append(b, indent...)
+	n := len(b)
+	if b = appendDetails(b, m, 160, " ¦ "); len(b) > n {
+		b = append(b, '\n')
+		b = append(b, indent...)
+	}
+	b = append(b, ev.Origin.File...)
+	switch o := ev.Origin; {
+	case o.Line != 0:
+		b = append(b, ':')
+		b = strconv.AppendInt(b, o.Line, 10)
+	case o.Record != 0:
+		b = append(b, '#')
+		b = strconv.AppendInt(b, o.Record, 10)
+	}
+	return append(b, '\n')
 }
 
 // indent lines up a match's detail lines under its rule.

@@ -49,13 +49,33 @@ func newStore(id, memLimit int, tmpDir string) *store {
 
 // add encodes ev as rule's match.
 func (s *store) add(rule int32, ev *event.Event) error {
+	return s.addWith(rule, ev, func(b []byte) []byte { return appendMatch(b, ev) })
+}
+
+// addWith keeps rule's match of ev as the bytes enc appends: the encoded
+// event (add), or the match already rendered in the output format.
+func (s *store) addWith(rule int32, ev *event.Event, enc func(b []byte) []byte) error {
 	if s.mem == nil {
 		// The whole budget at once: growing by doubling would copy it
 		// several times (untouched pages cost no memory).
 		s.mem = make([]byte, 0, s.memLimit+64<<10)
 	}
 	start := len(s.mem)
-	b := s.mem
+	s.mem = enc(s.mem)
+	pos := ev.Origin.Line
+	if pos == 0 {
+		pos = ev.Origin.Record
+	}
+	s.keys = append(s.keys, matchKey{t: ev.Time.UnixNano(), pos: pos, file: ev.Origin.File, rule: rule,
+		store: int32(s.id), off: int64(start), n: int32(len(s.mem) - start)})
+	if len(s.mem) >= s.memLimit {
+		return s.spill()
+	}
+	return nil
+}
+
+// appendMatch encodes ev for decodeMatch.
+func appendMatch(b []byte, ev *event.Event) []byte {
 	b = binary.AppendVarint(b, ev.Time.UnixNano())
 	b = appendStr(b, ev.Host)
 	b = appendStr(b, ev.Source)
@@ -67,17 +87,7 @@ func (s *store) add(rule int32, ev *event.Event) error {
 		b = appendStr(b, k)
 		b = appendStr(b, v)
 	})
-	s.mem = b
-	pos := ev.Origin.Line
-	if pos == 0 {
-		pos = ev.Origin.Record
-	}
-	s.keys = append(s.keys, matchKey{t: ev.Time.UnixNano(), pos: pos, file: ev.Origin.File, rule: rule,
-		store: int32(s.id), off: int64(start), n: int32(len(s.mem) - start)})
-	if len(s.mem) >= s.memLimit {
-		return s.spill()
-	}
-	return nil
+	return b
 }
 
 // spill writes the in-memory records to the temporary file.
@@ -111,20 +121,27 @@ func (s *store) spill() error {
 // ev's strings point into *buf or the store's memory instead of a copy:
 // they are then valid only until the next read into buf.
 func (s *store) read(k *matchKey, ev *event.Event, buf *[]byte, alias bool) error {
-	var rec []byte
-	switch {
-	case k.disk:
-		if cap(*buf) < int(k.n) {
-			*buf = make([]byte, k.n)
-		}
-		rec = (*buf)[:k.n]
-		if _, err := s.file.ReadAt(rec, k.off); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read spilled match: %w", err)
-		}
-	default:
-		rec = s.mem[k.off : k.off+int64(k.n)]
+	rec, err := s.record(k, buf)
+	if err != nil {
+		return err
 	}
 	return decodeMatch(rec, ev, alias)
+}
+
+// record returns the bytes kept for k: in the store's memory, or read from
+// the spill file into *buf.
+func (s *store) record(k *matchKey, buf *[]byte) ([]byte, error) {
+	if !k.disk {
+		return s.mem[k.off : k.off+int64(k.n)], nil
+	}
+	if cap(*buf) < int(k.n) {
+		*buf = make([]byte, k.n)
+	}
+	rec := (*buf)[:k.n]
+	if _, err := s.file.ReadAt(rec, k.off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read spilled match: %w", err)
+	}
+	return rec, nil
 }
 
 func (s *store) close() {
