@@ -191,7 +191,9 @@ func (r *Result) write(w io.Writer, format string, render func(dst []byte, m *Ma
 	if r.format != "" && r.format != format {
 		return fmt.Errorf("hunt: the matches were rendered as %s when found, not %s", r.format, format)
 	}
-	rendered := r.format != ""
+	if r.format != "" {
+		return r.writeRendered(w, render)
+	}
 	order := r.order()
 	nblocks := (len(order) + renderBlock - 1) / renderBlock
 	workers := min(runtime.GOMAXPROCS(0), max(nblocks, 1))
@@ -245,16 +247,6 @@ func (r *Result) write(w io.Writer, format string, render func(dst []byte, m *Ma
 				}
 				end := min((bi+1)*renderBlock, len(order))
 				for _, i := range order[bi*renderBlock : end] {
-					if rendered && i >= 0 {
-						k := &r.keys[i]
-						rec, err := r.stores[k.store].record(k, &mr.buf)
-						if err != nil {
-							b.err = err
-							break
-						}
-						b.out = append(b.out, rec...)
-						continue
-					}
 					m, err := mr.at(i)
 					if err != nil {
 						b.err = err
@@ -288,6 +280,36 @@ func (r *Result) write(w io.Writer, format string, render func(dst []byte, m *Ma
 	}
 	wg.Wait()
 	return err
+}
+
+// writeRendered writes a timeline whose matches were rendered when found:
+// their bytes in time order, read run by run in large sequential reads (a
+// copy: one goroutine is enough), and the correlation matches rendered by
+// render between them.
+func (r *Result) writeRendered(w io.Writer, render func(dst []byte, m *Match) []byte) error {
+	readers := make([]*runReader, len(r.stores))
+	for i, s := range r.stores {
+		readers[i] = newRunReader(s)
+	}
+	var buf []byte
+	for _, i := range r.order() {
+		if i < 0 {
+			buf = render(buf[:0], r.corr[-i-1])
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			continue
+		}
+		k := &r.keys[i]
+		rec, err := readers[k.store].record(k)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close releases the spilled matches.
@@ -399,7 +421,7 @@ func Run(ctx context.Context, paths []string, opt Options) (*Result, error) {
 	}
 	newObserver := func() func(*event.Event) {
 		mu.Lock()
-		c := &collector{counts: make([]int64, len(all)), store: newStore(len(cols), spillAt, ""), m: rs.NewMatcher()}
+		c := &collector{counts: make([]int64, len(all)), store: newStore(len(cols), spillAt, "", order), m: rs.NewMatcher()}
 		cols = append(cols, c)
 		res.stores = append(res.stores, c.store)
 		mu.Unlock()

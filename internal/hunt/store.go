@@ -1,6 +1,7 @@
 package hunt
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unsafe"
@@ -17,10 +20,14 @@ import (
 
 // store keeps the matches of one matcher goroutine for the timeline, in
 // bounded memory: each match is encoded at once into a compact record (the
-// event's time, host, source, origin and fields, and the rule's index), and
-// the records past memLimit bytes go to a temporary file. Only a small key
-// per match stays in memory for sorting; the timeline is decoded back one
-// match at a time when it is written.
+// event's time, host, source, origin and fields, and the rule's index; or
+// the match already rendered), and the records past memLimit bytes go to a
+// temporary file. Only a small key per match stays in memory for sorting;
+// the timeline is read back one match at a time when it is written.
+//
+// Each spill writes its records in timeline order (a sorted run, as an
+// external sort does): the timeline then reads every run front to back,
+// in large sequential reads, instead of one read per match.
 type store struct {
 	id       int
 	keys     []matchKey
@@ -29,6 +36,10 @@ type store struct {
 	file     *os.File
 	fileOff  int64
 	tmpDir   string
+	order    func(a, b matchKey) int // the timeline order; nil = spill in arrival order
+	runFrom  int                     // keys[runFrom:] are in mem
+	runs     []int64                 // file offset of each run's first record
+	spillBuf *bufio.Writer
 }
 
 // matchKey orders and locates one stored match.
@@ -43,8 +54,8 @@ type matchKey struct {
 	disk  bool
 }
 
-func newStore(id, memLimit int, tmpDir string) *store {
-	return &store{id: id, memLimit: memLimit, tmpDir: tmpDir}
+func newStore(id, memLimit int, tmpDir string, order func(a, b matchKey) int) *store {
+	return &store{id: id, memLimit: memLimit, tmpDir: tmpDir, order: order}
 }
 
 // add encodes ev as rule's match.
@@ -90,7 +101,8 @@ func appendMatch(b []byte, ev *event.Event) []byte {
 	return b
 }
 
-// spill writes the in-memory records to the temporary file.
+// spill writes the in-memory records to the temporary file, as one run
+// sorted in timeline order.
 func (s *store) spill() error {
 	if len(s.mem) == 0 {
 		return nil
@@ -103,15 +115,23 @@ func (s *store) spill() error {
 		// Unlinked at once: the space is returned however the run ends.
 		os.Remove(f.Name())
 		s.file = f
+		s.spillBuf = bufio.NewWriterSize(f, 1<<20)
 	}
-	if _, err := s.file.Write(s.mem); err != nil {
+	run := s.keys[s.runFrom:]
+	if s.order != nil {
+		slices.SortFunc(run, s.order)
+	}
+	s.runs = append(s.runs, s.fileOff)
+	for i := range run {
+		k := &run[i]
+		s.spillBuf.Write(s.mem[k.off : k.off+int64(k.n)])
+		k.off, k.disk = s.fileOff, true
+		s.fileOff += int64(k.n)
+	}
+	if err := s.spillBuf.Flush(); err != nil {
 		return fmt.Errorf("spill matches to disk: %w", err)
 	}
-	for i := len(s.keys) - 1; i >= 0 && !s.keys[i].disk; i-- {
-		s.keys[i].off += s.fileOff
-		s.keys[i].disk = true
-	}
-	s.fileOff += int64(len(s.mem))
+	s.runFrom = len(s.keys)
 	s.mem = s.mem[:0]
 	return nil
 }
@@ -142,6 +162,54 @@ func (s *store) record(k *matchKey, buf *[]byte) ([]byte, error) {
 		return nil, fmt.Errorf("read spilled match: %w", err)
 	}
 	return rec, nil
+}
+
+// runReader reads the records of a store in timeline order: one window per
+// sorted run, refilled with one large read when the next record is past it.
+type runReader struct {
+	s    *store
+	wins []runWindow
+}
+
+type runWindow struct {
+	start int64 // file offset of buf[0]
+	buf   []byte
+}
+
+// runWindowSize is how much of a run one read brings in.
+const runWindowSize = 256 << 10
+
+func newRunReader(s *store) *runReader {
+	return &runReader{s: s, wins: make([]runWindow, len(s.runs))}
+}
+
+// record returns the bytes of k, valid until the next call.
+func (rr *runReader) record(k *matchKey) ([]byte, error) {
+	s := rr.s
+	if !k.disk {
+		return s.mem[k.off : k.off+int64(k.n)], nil
+	}
+	// The run holding k: the last one starting at or before it.
+	ri := sort.Search(len(s.runs), func(i int) bool { return s.runs[i] > k.off }) - 1
+	if ri < 0 {
+		return nil, fmt.Errorf("read spilled match: offset %d before the first run: %w", k.off, errCorrupt)
+	}
+	end := s.fileOff
+	if ri+1 < len(s.runs) {
+		end = s.runs[ri+1]
+	}
+	w := &rr.wins[ri]
+	if k.off < w.start || k.off+int64(k.n) > w.start+int64(len(w.buf)) {
+		size := min(max(int64(k.n), runWindowSize), end-k.off)
+		if int64(cap(w.buf)) < size {
+			w.buf = make([]byte, size)
+		}
+		w.buf, w.start = w.buf[:size], k.off
+		if _, err := s.file.ReadAt(w.buf, k.off); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read spilled matches: %w", err)
+		}
+	}
+	return w.buf[k.off-w.start : k.off-w.start+int64(k.n)], nil
 }
 
 func (s *store) close() {

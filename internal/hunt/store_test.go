@@ -17,7 +17,7 @@ import (
 // and after a spill to disk: time, host, source, origin, common and extra
 // fields (an empty extra stays present), in the timeline order.
 func TestStoreSpill(t *testing.T) {
-	s := newStore(0, 4096, t.TempDir()) // a small budget: most records spill
+	s := newStore(0, 4096, t.TempDir(), nil) // a small budget: most records spill
 	defer s.close()
 	base := time.Date(2024, 5, 1, 10, 0, 0, 123_000_000, time.UTC)
 	const n = 500
@@ -88,7 +88,7 @@ func TestRenderOrder(t *testing.T) {
 	res := &Result{rules: []*sigma.Rule{{ID: "a", Title: "A"}, {ID: "b", Title: "B"}}}
 	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	for w := 0; w < 3; w++ {
-		s := newStore(w, 64<<10, dir)
+		s := newStore(w, 64<<10, dir, nil)
 		for i := 0; i < 3000; i++ {
 			var ev event.Event
 			ev.Time = base.Add(time.Duration(i*3+w) * time.Millisecond)
@@ -168,4 +168,48 @@ func TestMergeKeys(t *testing.T) {
 // merges; the tests sort directly).
 func sortKeys(keys []matchKey, ruleLess func(a, b int32) bool) {
 	slices.SortFunc(keys, keyOrder(ruleLess))
+}
+
+// A store given the timeline order spills sorted runs; read in that order
+// (merged across runs) with a runReader, every record comes back as pread
+// gives it.
+func TestStoreSortedRuns(t *testing.T) {
+	order := keyOrder(func(a, b int32) bool { return a < b })
+	s := newStore(0, 8<<10, t.TempDir(), order)
+	defer s.close()
+	base := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	const n = 3000
+	for i := 0; i < n; i++ {
+		var ev event.Event
+		// Times go back and forth, so that runs interleave in the timeline.
+		ev.Time = base.Add(time.Duration((i*7919)%n) * time.Millisecond)
+		ev.Origin = event.Origin{File: "a.evtx", Record: int64(i + 1)}
+		ev.SetExtra("n", strconv.Itoa(i)+strings.Repeat("x", i%50))
+		if err := s.add(int32(i%3), &ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.runs) < 10 {
+		t.Fatalf("%d runs", len(s.runs))
+	}
+	keys := append([]matchKey(nil), s.keys...)
+	slices.SortFunc(keys, order)
+	rr := newRunReader(s)
+	var buf []byte
+	for i := range keys {
+		got, err := rr.record(&keys[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.record(&keys[i], &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("record %d differs", i)
+		}
+		if i > 0 && keys[i].t < keys[i-1].t {
+			t.Fatalf("record %d out of order", i)
+		}
+	}
 }
