@@ -38,18 +38,42 @@ type Source struct {
 	LastSeen  time.Time `json:"last_seen"`
 	// Silent: nothing received for longer than the tracker's threshold.
 	Silent bool `json:"silent"`
+	// ClockOffset is the median, over the source's recent events, of
+	// event time minus arrival time, in seconds (ObserveTime): positive when
+	// its clock runs ahead; negative when it runs behind, or when its logs
+	// arrive late (a shipper's backlog). ClockSamples is how many events
+	// that is; ClockSkewed says the offset is past the tolerance.
+	ClockOffset  float64 `json:"clock_offset_seconds"`
+	ClockSamples int     `json:"clock_samples"`
+	ClockSkewed  bool    `json:"clock_skewed"`
 }
 
 // Tracker counts what each source sent; safe for concurrent use.
 type Tracker struct {
-	mu      sync.Mutex
-	sources map[string]*Source
-	now     func() time.Time
+	mu        sync.Mutex
+	sources   map[string]*Source
+	clocks    map[string]*clock
+	tolerance time.Duration
+	now       func() time.Time
 }
+
+// DefaultClockTolerance is how far a source's clock may be off before it
+// is reported skewed: wide enough for a shipper's batching, narrow enough
+// that a wrong time zone (hours) or a stopped NTP client (minutes a week)
+// shows.
+const DefaultClockTolerance = 2 * time.Minute
 
 // NewTracker returns an empty tracker.
 func NewTracker() *Tracker {
-	return &Tracker{sources: map[string]*Source{}, now: time.Now}
+	return &Tracker{sources: map[string]*Source{}, clocks: map[string]*clock{}, tolerance: DefaultClockTolerance, now: time.Now}
+}
+
+// SetClockTolerance sets how far a source's clock offset may be before it
+// is reported skewed (0 = never).
+func (t *Tracker) SetClockTolerance(d time.Duration) {
+	t.mu.Lock()
+	t.tolerance = d
+	t.mu.Unlock()
 }
 
 // Wrap returns a Sink that appends to s and, once the records are durable,
@@ -125,9 +149,14 @@ func (t *Tracker) Sources(silentAfter time.Duration) []Source {
 	now := t.now()
 	t.mu.Lock()
 	out := make([]Source, 0, len(t.sources))
-	for _, s := range t.sources {
+	for name, s := range t.sources {
 		c := *s
 		c.Silent = silentAfter > 0 && now.Sub(c.LastSeen) > silentAfter
+		if ck := t.clocks[name]; ck != nil && ck.n > 0 {
+			off := ck.median()
+			c.ClockOffset, c.ClockSamples = off.Seconds(), ck.n
+			c.ClockSkewed = t.tolerance > 0 && (off > t.tolerance || off < -t.tolerance)
+		}
 		out = append(out, c)
 	}
 	t.mu.Unlock()

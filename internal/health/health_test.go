@@ -78,3 +78,36 @@ func TestTrackerBounded(t *testing.T) {
 		}
 	}
 }
+
+// A source's clock offset is the median of its recent events' offsets: one
+// replayed old event does not make it skewed; a source an hour ahead (a
+// wrong time zone) is.
+func TestClockOffset(t *testing.T) {
+	tr := NewTracker()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	tr.now = func() time.Time { return now }
+	good, ahead := "syslog-tcp :5514 <- 10.0.0.5:1", "syslog-udp :5514 <- 10.0.0.6:2"
+	tr.Observe([]journal.Record{{Origin: good, Raw: []byte("a")}, {Origin: ahead, Raw: []byte("b")}})
+	for i := 0; i < 100; i++ {
+		at := now.Add(time.Duration(i) * time.Second)
+		tr.ObserveTime(good, at.Add(-300*time.Millisecond), at)
+		tr.ObserveTime(ahead, at.Add(time.Hour), at)
+	}
+	tr.ObserveTime(good, now.Add(-48*time.Hour), now) // a replayed old event
+	tr.ObserveTime("syslog-tcp :5514 <- 10.9.9.9:1", now, now.Add(time.Hour))
+	got := tr.Sources(0)
+	if len(got) != 2 {
+		t.Fatalf("%d sources: %+v", len(got), got)
+	}
+	g, a := got[0], got[1]
+	if g.ClockSkewed || g.ClockOffset != -0.3 || g.ClockSamples != clockWindow {
+		t.Errorf("good clock: %+v", g)
+	}
+	if !a.ClockSkewed || a.ClockOffset != 3600 {
+		t.Errorf("clock an hour ahead: %+v", a)
+	}
+	tr.SetClockTolerance(0)
+	if tr.Sources(0)[1].ClockSkewed {
+		t.Error("tolerance 0 still reports skew")
+	}
+}

@@ -6,31 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/kizuki-dev/kizuki/internal/fsutil"
 )
 
-// lockDir holds dir/LOCK open with exclusive sharing where the platform
-// has no flock; a second Open of the same journal then fails to create it.
+// lockDir takes an exclusive lock on dir/LOCK so that two processes (or
+// two Opens in one process) never append to one journal.
 func lockDir(dir string) (io.Closer, error) {
-	path := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("journal: %s is open in another process (or %s is stale)", dir, path)
-		}
-		return nil, fmt.Errorf("journal: lock: %w", err)
+	l, err := fsutil.Lock(filepath.Join(dir, lockName))
+	if errors.Is(err, fsutil.ErrLocked) {
+		return nil, fmt.Errorf("journal: %s is open in another process or journal", dir)
 	}
-	return removeOnClose{f}, nil
-}
-
-type removeOnClose struct{ *os.File }
-
-func (r removeOnClose) Close() error {
-	err := r.File.Close()
-	os.Remove(r.File.Name())
-	return err
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return l, nil
 }
 
 // syncDir is a no-op where directories cannot be fsynced (Windows).

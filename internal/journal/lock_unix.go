@@ -9,25 +9,21 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/kizuki-dev/kizuki/internal/fsutil"
 )
 
-// lockDir takes an exclusive advisory lock on dir/LOCK so that two
-// processes (or two Opens in one process: flock locks belong to the open
-// file) never append to one journal. The kernel drops the lock when the
-// process dies, so a kill -9 leaves nothing to clean up.
+// lockDir takes an exclusive lock on dir/LOCK so that two processes (or
+// two Opens in one process) never append to one journal.
 func lockDir(dir string) (io.Closer, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	l, err := fsutil.Lock(filepath.Join(dir, lockName))
+	if errors.Is(err, fsutil.ErrLocked) {
+		return nil, fmt.Errorf("journal: %s is open in another process or journal", dir)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("journal: lock: %w", err)
+		return nil, fmt.Errorf("journal: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("journal: %s is open in another process or journal", dir)
-		}
-		return nil, fmt.Errorf("journal: lock %s: %w", dir, err)
-	}
-	return f, nil
+	return l, nil
 }
 
 // syncDir makes renames and removals in dir durable.
