@@ -59,7 +59,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyze(), newHunt(), newRules(), newParse(), newInitConfig(), newFormats(),
-		newServe(), newKeygen(), newVerify(), newToken())
+		newServe(), newKeygen(), newVerify(), newToken(), newSearch(), newReindex())
 	return root
 }
 
@@ -279,7 +279,7 @@ func appendText(dst []byte, ev *event.Event) []byte {
 	return dst
 }
 
-// startCPUProfile starts the hidden --cpuprofile of analyze and hunt ("" does
+// startCPUProfile starts the hidden --cpuprofile of analyze, hunt and serve ("" does
 // nothing); stop ends it and closes the file.
 func startCPUProfile(path string) (stop func(), err error) {
 	if path == "" {

@@ -19,15 +19,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kizuki-dev/kizuki/internal/analyze"
 	"github.com/kizuki-dev/kizuki/internal/api"
 	"github.com/kizuki-dev/kizuki/internal/auth"
 	"github.com/kizuki-dev/kizuki/internal/certs"
+	"github.com/kizuki-dev/kizuki/internal/detect/ioc"
 	"github.com/kizuki-dev/kizuki/internal/formats"
 	"github.com/kizuki-dev/kizuki/internal/health"
 	"github.com/kizuki-dev/kizuki/internal/hunt"
+	"github.com/kizuki-dev/kizuki/internal/indexer"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/listen"
 	"github.com/kizuki-dev/kizuki/internal/live"
+	"github.com/kizuki-dev/kizuki/internal/store"
 	"github.com/kizuki-dev/kizuki/internal/webhook"
 )
 
@@ -38,10 +42,14 @@ type serveFlags struct {
 	tlsCert, tlsKey, tlsClientCA string
 	allowTLS12                   bool
 	maxMessage                   int
-	keepMonths                   int
+	keepMonths, hotDays          int
 	silentAfter                  time.Duration
 	rules                        []string
 	webhooks                     []string
+	cpuprofile                   string
+	config, indicators           string
+	jpcertWindow                 time.Duration
+	clockTolerance               time.Duration
 }
 
 func newServe() *cobra.Command {
@@ -68,9 +76,18 @@ an admin token to DIR/admin-token (mode 0600; it is never logged); make
 others with kizuki token create. Every API call goes to an audit trail,
 DIR/audit, a journal signed like the events' (kizuki verify checks both).
 
-Not yet: search, live detection, retention, health metrics (see the README).`,
+Every stored event is parsed and indexed within about a second: search it
+with GET /api/v1/search or kizuki search (docs/search.md); the index
+(DIR/index) is derived from the journal and rebuilt by kizuki reindex. Sigma
+rules run live on every event (GET /api/v1/alerts, --webhook). Sources,
+their volume, silence and clock offset: GET /api/v1/sources and /metrics.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			stop, err := startCPUProfile(f.cpuprofile)
+			if err != nil {
+				return err
+			}
+			defer stop()
 			return runServe(cmd.Context(), f, cmd.Flags().Changed("key"), cmd.ErrOrStderr())
 		},
 	}
@@ -86,9 +103,16 @@ Not yet: search, live detection, retention, health metrics (see the README).`,
 	fl.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
 	fl.BoolVar(&f.allowTLS12, "allow-tls12", false, "also accept TLS 1.2 (TLS 1.3 only by default)")
 	fl.IntVar(&f.keepMonths, "keep-months", 18, "keep events this many months (ASD suggests 18), removing whole older segments at start and hourly, recorded in the audit trail; 0 keeps everything")
-	fl.DurationVar(&f.silentAfter, "silent-after", time.Hour, "a source heard from before but not for this long is reported silent (/api/v1/sources, /metrics)")
+	fl.IntVar(&f.hotDays, "hot-days", 0, "keep events searchable in the index this many days (older ones stay in the journal: kizuki reindex brings them back); 0 = as long as --keep-months")
+	fl.DurationVar(&f.silentAfter, "silent-after", time.Hour, "a source heard from before but not for this long is reported silent (/api/v1/sources, /metrics) and raises an alert; 0: never")
 	fl.StringArrayVar(&f.rules, "rules", nil, "Sigma rule files or folders for live detection (repeatable; default: kizuki's built-in pack)")
+	fl.StringVar(&f.config, "config", "", "organization configuration (kizuki init-config; the one analyze --config takes): networks, zones, hours, allowlists and indicators for the JPCERT analyses")
+	fl.DurationVar(&f.jpcertWindow, "jpcert-window", 15*time.Minute, "run the JPCERT/CC analyses J1-J13 live over windows of this much receive time (J7, J8, J13 also weekly); 0 turns them off")
+	fl.StringVar(&f.indicators, "indicators", "", "folder of indicator lists (text, CSV, STIX 2.1) matched live and retro-hunted over the stored history; default DATA/indicators")
+	fl.DurationVar(&f.clockTolerance, "clock-tolerance", health.DefaultClockTolerance, "report a source whose event times are off their arrival times by more than this (0: never)")
 	fl.StringArrayVar(&f.webhooks, "webhook", nil, "POST every new alert as JSON to this http(s) URL (repeatable)")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the server to this file")
+	_ = fl.MarkHidden("cpuprofile")
 	fl.IntVar(&f.maxMessage, "max-message", 0, "largest syslog message kept, in bytes (default 64 KiB; larger ones are counted and skipped)")
 	return cmd
 }
@@ -158,6 +182,22 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	if err != nil {
 		return err
 	}
+	// The search index follows the journal from where its durable parts
+	// end; the tracker counts sources and their clocks.
+	x, closeIndex, err := openIndex(f.data, logf)
+	if err != nil {
+		return err
+	}
+	indexOpen := true
+	defer func() {
+		if indexOpen {
+			closeIndex()
+		}
+	}()
+	tracker := health.NewTracker()
+	tracker.SetClockTolerance(f.clockTolerance)
+	ix := indexer.New(j, x, formats.Registry(), indexer.Options{Tracker: tracker, Logf: logf})
+	logf("search index in %s, from record %d", indexDir(f.data), ix.Stats().Next)
 	// Live detection follows the journal from what is new.
 	rs, loadErrs, _, err := hunt.LoadRules(hunt.Options{RulePaths: f.rules})
 	if err != nil {
@@ -179,20 +219,50 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		}
 		hooks = append(hooks, h)
 	}
-	det, err := live.New(j, rs, formats.Registry(), j.Stats().NextSeq,
-		live.Options{Alerts: alerts, PositionFile: filepath.Join(f.data, "live-position"), Logf: logf,
-			OnAlert: func(a live.Alert) {
-				for _, h := range hooks {
-					h.Send(a)
-				}
-			}})
+	model, err := analyze.LoadModel(f.config)
 	if err != nil {
 		return err
 	}
-	logf("live detection: %d Sigma rules, from record %d", len(rs.Rules()), det.Stats().Next)
+	var static []*ioc.List
+	if f.config != "" {
+		l, rep, err := ioc.FromConfig(model.Config().Indicators, filepath.Dir(f.config), ioc.Limits{})
+		if err != nil {
+			return fmt.Errorf("indicators of %s: %w", f.config, err)
+		}
+		if rep.ProblemCount > 0 {
+			logf("indicators of %s: %s", f.config, rep)
+		}
+		static = append(static, l)
+	}
+	indDir := f.indicators
+	if indDir == "" {
+		indDir = filepath.Join(f.data, "indicators")
+	}
+	opt := live.Options{Alerts: alerts, PositionFile: filepath.Join(f.data, "live-position"), Logf: logf,
+		Location:   model.Location,
+		Indicators: &live.IndicatorOptions{Dir: indDir, Static: static},
+		OnAlert: func(a live.Alert) {
+			for _, h := range hooks {
+				h.Send(a)
+			}
+		}}
+	if f.jpcertWindow > 0 {
+		opt.JPCERT = &live.JPCERTOptions{Model: model, Window: f.jpcertWindow}
+	}
+	det, err := live.New(j, rs, formats.Registry(), j.Stats().NextSeq, opt)
+	if err != nil {
+		return err
+	}
+	logf("live detection: %s, from record %d", det.Describe(), det.Stats().Next)
+	for _, n := range det.Notes() {
+		if n.Enable != "" {
+			logf("%s %s: %s (enable: %s)", n.Rule, n.Level, n.Message, n.Enable)
+		} else {
+			logf("%s %s: %s", n.Rule, n.Level, n.Message)
+		}
+	}
 
 	// Every stored record is counted for its source (listener and host).
-	tracker := health.NewTracker()
 	events := tracker.Wrap(j)
 	srv, err := listen.New(events, listen.Options{Limits: listen.Limits{MaxMessage: f.maxMessage}, Logf: logf})
 	if err != nil {
@@ -265,11 +335,12 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 		logf("HTTPS API on %s (token in %s)", ln.Addr(), filepath.Join(f.data, "admin-token"))
 		apiSrv := &api.Server{Tokens: tokens, Events: events, Audit: audit, Logf: logf,
 			Metrics: func() []api.Metric {
-				return serveMetrics(srv.Stats(), j.Stats(), tracker.Sources(f.silentAfter), det.Stats(), hooks)
+				return serveMetrics(srv.Stats(), j.Stats(), tracker.Sources(f.silentAfter), det.Stats(), hooks, ix.Stats(), x.Stats())
 			},
 			Sources:  func() []health.Source { return tracker.Sources(f.silentAfter) },
 			Detector: det,
 			Formats:  formats.Registry().Names(),
+			Index:    x,
 		}
 		hs := &http.Server{Handler: apiSrv.Handler(), TLSConfig: cfg, ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout: 2 * time.Minute, IdleTimeout: 5 * time.Minute, MaxHeaderBytes: 64 << 10,
@@ -299,10 +370,19 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if f.keepMonths > 0 {
+	if f.keepMonths > 0 || f.hotDays > 0 {
 		retain := func() {
-			if err := retainOnce(ctx, j, audit, time.Now().AddDate(0, -f.keepMonths, 0), logf); err != nil {
-				logf("retention: %v", err)
+			if f.keepMonths > 0 {
+				if err := retainOnce(ctx, j, audit, time.Now().AddDate(0, -f.keepMonths, 0), logf); err != nil {
+					logf("retention: %v", err)
+				}
+			}
+			hot := time.Now().AddDate(0, -f.keepMonths, 0)
+			if f.hotDays > 0 {
+				hot = time.Now().AddDate(0, 0, -f.hotDays)
+			}
+			if err := retainIndex(ctx, x, audit, hot, logf); err != nil {
+				logf("index retention: %v", err)
 			}
 		}
 		retain()
@@ -326,6 +406,14 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	go func() {
 		defer close(detDone)
 		det.Run(ctx, 200*time.Millisecond)
+	}()
+	// New records are looked for every 100 ms: with the journal's group
+	// commit and the parse, an event is searchable well within a second.
+	go watchSilence(ctx, tracker, det, f.silentAfter, min(f.silentAfter/4, time.Minute), logf)
+	ixDone := make(chan struct{})
+	go func() {
+		defer close(ixDone)
+		ix.Run(ctx, 100*time.Millisecond)
 	}()
 	errs := make(chan error, len(all))
 	for _, s := range all {
@@ -351,6 +439,11 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	// journal; closing it commits the rest and signs a last checkpoint.
 	cancel()
 	<-detDone
+	<-ixDone
+	indexOpen = false
+	if err := closeIndex(); err != nil && first == nil {
+		first = fmt.Errorf("index: %w", err)
+	}
 	journalOpen = false
 	if err := j.Close(); err != nil && first == nil {
 		first = fmt.Errorf("journal: %w", err)
@@ -386,17 +479,40 @@ func retainOnce(ctx context.Context, j *journal.Journal, audit *journal.Journal,
 	return err
 }
 
+// retainIndex removes the index's parts whose events are all older than
+// before (the journal keeps them: reindex brings them back), recorded in
+// the audit trail.
+func retainIndex(ctx context.Context, x *store.Index, audit *journal.Journal, before time.Time, logf func(string, ...any)) error {
+	rep, err := x.Retain(ctx, before)
+	if len(rep.Parts) == 0 {
+		return err
+	}
+	rec, _ := json.Marshal(map[string]any{
+		"time": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "action": "index-retention",
+		"before": before.UTC().Format(time.RFC3339), "parts": rep.Parts, "events": rep.Events, "bytes": rep.DiskBytes,
+		"first_seq": rep.FirstSeq, "last_seq": rep.LastSeq,
+	})
+	if _, aerr := audit.Append(context.WithoutCancel(ctx), []journal.Record{{Origin: "retention", Source: "kizuki-audit", Raw: rec}}); aerr != nil && err == nil {
+		err = fmt.Errorf("audit trail: %w", aerr)
+	}
+	logf("index retention: removed %d parts (%d events before %s); they stay in the journal", len(rep.Parts), rep.Events, before.UTC().Format("2006-01-02"))
+	return err
+}
+
 // serveMetrics are the values /metrics exposes.
-func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source, ds live.Stats, hooks []*webhook.Sender) []api.Metric {
+func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source, ds live.Stats, hooks []*webhook.Sender, is indexer.Stats, xs store.Stats) []api.Metric {
 	var ws webhook.Stats
 	for _, h := range hooks {
 		st := h.Stats()
 		ws.Sent, ws.Failed, ws.Dropped = ws.Sent+st.Sent, ws.Failed+st.Failed, ws.Dropped+st.Dropped
 	}
-	silent := 0
+	silent, skewed := 0, 0
 	for _, s := range sources {
 		if s.Silent {
 			silent++
+		}
+		if s.ClockSkewed {
+			skewed++
 		}
 	}
 	c := func(name, help string, v uint64) api.Metric {
@@ -422,9 +538,25 @@ func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source, ds
 		g("journal_last_checkpoint_seq", "Records covered by the last signed checkpoint.", float64(js.LastCheckpoint.Seq)),
 		g("sources", "Sources (listener and host) heard from since the start.", float64(len(sources))),
 		g("sources_silent", "Sources not heard from for longer than --silent-after.", float64(silent)),
+		g("sources_clock_skewed", "Sources whose event times are off their arrival times by more than the tolerance.", float64(skewed)),
+		c("index_records_total", "Records indexed since start.", is.Indexed),
+		c("index_unparsed_total", "Records indexed as text only (no known format).", is.Unparsed),
+		g("index_lag_seconds", "Arrival to searchable delay of the newest indexed record.", is.Lag.Seconds()),
+		g("index_lag_p99_seconds", "99th percentile of the arrival to searchable delay over recent records.", is.LagP99.Seconds()),
+		g("index_events", "Events in the index.", float64(xs.Events)),
+		g("index_parts", "Parts of the index.", float64(xs.Parts)),
+		g("index_disk_bytes", "Bytes of the index on disk.", float64(xs.DiskBytes)),
 		c("detection_checked_total", "Stored records live detection looked at.", ds.Checked),
 		c("detection_unparsed_total", "Stored records of no known format (kept, not checked).", ds.Unparsed),
 		c("alerts_total", "Alerts raised by live detection.", ds.Alerts),
+		c("alerts_sigma_total", "Alerts raised by Sigma rules.", ds.SigmaAlerts),
+		c("alerts_jpcert_total", "Alerts raised by the JPCERT/CC analyses.", ds.JPCERTAlerts),
+		c("alerts_ioc_total", "Alerts raised by indicator lists, live and retro-hunted.", ds.IOCAlerts),
+		c("alerts_health_total", "Alerts about the collection itself (a source gone silent).", ds.HealthAlerts),
+		g("indicators", "Distinct indicators matched.", float64(ds.Indicators.Indicators)),
+		g("indicator_lists_failing", "Indicator lists whose last version could not be read.", float64(ds.Indicators.Errors)),
+		c("retro_hunt_records_total", "Stored records read again by retro-hunts.", ds.Retro.Checked),
+		g("retro_hunt_jobs", "Retro-hunts waiting or running.", float64(ds.Retro.Jobs)),
 		g("detection_lag_seconds", "How long ago the newest checked record was received.", ds.LagSeconds),
 		c("webhook_sent_total", "Alerts delivered to webhooks.", ws.Sent),
 		c("webhook_failed_total", "Alerts a webhook refused or did not answer, after retries.", ws.Failed),

@@ -22,6 +22,7 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/health"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/live"
+	"github.com/kizuki-dev/kizuki/internal/store"
 )
 
 // Sink makes events durable (*journal.Journal).
@@ -49,6 +50,10 @@ type Server struct {
 	Detector *live.Detector
 	// Formats names the formats ?type= may name (nil: any name).
 	Formats []string
+	// Index is the search index, for /api/v1/search (nil: none), and
+	// SearchTimeout bounds one search (default DefaultSearchTimeout).
+	Index         *store.Index
+	SearchTimeout time.Duration
 }
 
 // Handler returns the API's routes.
@@ -58,6 +63,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/metrics", s.metrics)
 	mux.HandleFunc("/api/v1/sources", s.sources)
 	mux.HandleFunc("/api/v1/alerts", s.alerts)
+	mux.HandleFunc("/api/v1/search", s.search)
+	mux.HandleFunc("/api/v1/indicators", s.indicators)
+	mux.HandleFunc("/api/v1/indicators/", s.indicators)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c := s.begin(w, r, auth.Read)
 		if c == nil {

@@ -51,6 +51,7 @@ const (
 	Ingest Permission = iota // send events
 	Read                     // search, alerts, sources
 	Manage                   // tokens, configuration
+	Hunt                     // add and remove indicator lists (and retro-hunt them)
 )
 
 // Allows reports whether role r may do p.
@@ -59,7 +60,7 @@ func (r Role) Allows(p Permission) bool {
 	case Admin:
 		return true
 	case Analyst:
-		return p == Ingest || p == Read
+		return p == Ingest || p == Read || p == Hunt
 	case Viewer:
 		return p == Read
 	}

@@ -63,11 +63,11 @@ func TestTokens(t *testing.T) {
 
 func TestRoles(t *testing.T) {
 	for _, c := range []struct {
-		r                    Role
-		ingest, read, manage bool
-	}{{Admin, true, true, true}, {Analyst, true, true, false}, {Viewer, false, true, false}, {"nobody", false, false, false}} {
-		if c.r.Allows(Ingest) != c.ingest || c.r.Allows(Read) != c.read || c.r.Allows(Manage) != c.manage {
-			t.Errorf("%s: ingest %v read %v manage %v", c.r, c.r.Allows(Ingest), c.r.Allows(Read), c.r.Allows(Manage))
+		r                          Role
+		ingest, read, manage, hunt bool
+	}{{Admin, true, true, true, true}, {Analyst, true, true, false, true}, {Viewer, false, true, false, false}, {"nobody", false, false, false, false}} {
+		if c.r.Allows(Ingest) != c.ingest || c.r.Allows(Read) != c.read || c.r.Allows(Manage) != c.manage || c.r.Allows(Hunt) != c.hunt {
+			t.Errorf("%s: ingest %v read %v manage %v hunt %v", c.r, c.r.Allows(Ingest), c.r.Allows(Read), c.r.Allows(Manage), c.r.Allows(Hunt))
 		}
 	}
 	if _, err := ParseRole("analyst"); err != nil {

@@ -4,8 +4,13 @@
 // record.
 //
 // A record's format is the one its sender named (HTTP ingest ?type=), else
-// the one detected on the first record of its sender and kept for the next
-// ones while they still look like it. A syslog "<PRI>" prefix (and an RFC
+// one of the few formats its sender's records had lately (a relay forwards
+// several: each is sniffed, most recent first), else the one detected on
+// it. Detection sniffs every format: it is the costly step, paid by the
+// records of no known format on every record, since skipping it for a
+// while after a failure would leave a known record among them (an
+// iptables line among a Linux host's kernel messages) unparsed and
+// unchecked by detection. A syslog "<PRI>" prefix (and an RFC
 // 5424 version) is removed first: kizuki's format parsers read what comes
 // after it. A record of no known format, or one its parser refuses, is still
 // an event: received time, sender host, origin and raw text, so that it can
@@ -22,20 +27,32 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/parse"
 )
 
-// maxSenders bounds the formats remembered per sender; past it, formats are
-// detected per record (slower, never wrong).
-const maxSenders = 10_000
+// Bounds of what is remembered per sender: past maxSenders senders,
+// formats are detected per record (slower, never wrong).
+const (
+	maxSenders = 10_000
+	maxRecent  = 4 // formats remembered per sender
+)
+
+// sender is what is remembered of one sender's records.
+type sender struct {
+	recent []parse.Parser // formats its records had, most recent first
+}
 
 // Parser parses the records of one journal reader. Not for concurrent use.
 type Parser struct {
 	reg      *parse.Registry
-	bySender map[string]parse.Parser
+	bySender map[string]*sender
 	pc       *parse.Context
 }
 
-// NewParser returns a Parser using the formats of reg.
-func NewParser(reg *parse.Registry) *Parser {
-	return &Parser{reg: reg, bySender: map[string]parse.Parser{}, pc: parse.NewContext(time.UTC, time.Time{})}
+// NewParser returns a Parser using the formats of reg; times without a
+// zone are read in loc (nil: UTC).
+func NewParser(reg *parse.Registry, loc *time.Location) *Parser {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &Parser{reg: reg, bySender: map[string]*sender{}, pc: parse.NewContext(loc, time.Time{})}
 }
 
 // Parse fills ev (reset first) from rec and reports whether a format parser
@@ -44,11 +61,20 @@ func NewParser(reg *parse.Registry) *Parser {
 // (the event's own, or the time it was received); an unparsed record gets
 // the sender's address as host. ev's strings are copies: rec may be reused.
 func (p *Parser) Parse(rec journal.Record, ev *event.Event) bool {
+	return p.ParseIf(rec, ev, nil)
+}
+
+// ParseIf is Parse for a reader that wants only some formats: a record
+// whose format want refuses is not parsed (and reported as not parsed).
+func (p *Parser) ParseIf(rec journal.Record, ev *event.Event, want func(format string) bool) bool {
 	ev.Reset()
 	line := StripPRI(rec.Raw)
 	fp := p.parserFor(rec, line)
 	ev.Raw = string(line)
 	ev.Origin = event.Origin{File: rec.Origin, Record: int64(rec.Seq)}
+	if fp != nil && want != nil && !want(fp.Name()) {
+		fp = nil
+	}
 	if fp != nil {
 		ev.Source = fp.Name()
 		p.pc.RefTime = rec.Received
@@ -64,7 +90,7 @@ func (p *Parser) Parse(rec journal.Record, ev *event.Event) bool {
 	return false
 }
 
-// parserFor picks the record's format.
+// parserFor picks the record's format, nil when none fits.
 func (p *Parser) parserFor(rec journal.Record, line []byte) parse.Parser {
 	if rec.Source != "" {
 		if fp, ok := p.reg.Lookup(rec.Source); ok {
@@ -73,16 +99,29 @@ func (p *Parser) parserFor(rec journal.Record, line []byte) parse.Parser {
 	}
 	listener, host := health.ParseOrigin(rec.Origin)
 	key := listener + " " + host
-	if fp, ok := p.bySender[key]; ok && fp.Sniff(line) {
-		return fp
+	s := p.bySender[key]
+	if s == nil {
+		s = &sender{}
+		if len(p.bySender) < maxSenders {
+			p.bySender[key] = s
+		}
+	}
+	for i, fp := range s.recent {
+		if fp.Sniff(line) {
+			copy(s.recent[1:i+1], s.recent[:i])
+			s.recent[0] = fp
+			return fp
+		}
 	}
 	det, err := p.reg.Detect([][]byte{line})
 	if err != nil {
 		return nil
 	}
-	if len(p.bySender) < maxSenders {
-		p.bySender[key] = det.Parser
+	if len(s.recent) < maxRecent {
+		s.recent = append(s.recent, nil)
 	}
+	copy(s.recent[1:], s.recent)
+	s.recent[0] = det.Parser
 	return det.Parser
 }
 

@@ -13,7 +13,7 @@ import (
 // shipper sends them: over syslog with a PRI, over HTTPS with ?type=, and a
 // line of no known format.
 func TestParse(t *testing.T) {
-	p := NewParser(formats.Registry())
+	p := NewParser(formats.Registry(), nil)
 	received := time.Date(2015, 2, 2, 0, 0, 0, 0, time.UTC)
 	f := func(rec journal.Record, parsed bool, source, host, timeWant string, fields map[string]string) {
 		t.Helper()
@@ -56,6 +56,23 @@ func TestStripPRI(t *testing.T) {
 	} {
 		if got := string(StripPRI([]byte(in))); got != want {
 			t.Errorf("StripPRI(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A relay forwards several formats from one address: each record gets its
+// own, whichever came before it.
+func TestRelayOfSeveralFormats(t *testing.T) {
+	p := NewParser(formats.Registry(), nil)
+	relay := "syslog-tcp 127.0.0.1:5514 <- 10.0.0.2:40000"
+	mail := "<22>2015-02-02T06:39:15.466251+09:00 mail-server postfix/smtpd[16466]: connect from smtp.seminar-info.jp[202.214.86.35]"
+	fw := `<13>2015-02-02T06:39:18.807251+09:00 192.168.1.1 ns208-master: NetScreen device_id=ns208-master  [Root]system-notification-00257(traffic): start_time="2015-02-02 06:39:15" duration=3 policy_id=5 service=smtp proto=6 src zone=Untrust dst zone=DMZ action=Permit sent=2066 rcvd=1244 src=202.214.86.35 dst=192.168.1.25 src_port=52312 dst_port=25 session_id=1011`
+	other := "<13>Feb  2 06:40:00 web01 cron[123]: (root) CMD (run-parts /etc/cron.hourly)"
+	for i, c := range []struct{ raw, source string }{{mail, "postfix"}, {fw, "netscreen"}, {other, ""}, {mail, "postfix"}, {fw, "netscreen"}, {mail, "postfix"}} {
+		var ev event.Event
+		parsed := p.Parse(journal.Record{Seq: journal.Seq(i), Origin: relay, Raw: []byte(c.raw)}, &ev)
+		if ev.Source != c.source || parsed != (c.source != "") {
+			t.Errorf("record %d: source %q (parsed %v), want %q", i, ev.Source, parsed, c.source)
 		}
 	}
 }

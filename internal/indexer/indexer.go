@@ -1,0 +1,167 @@
+// Package indexer keeps the search index up to date with the journal: it
+// follows the journal's new records, parses them (package records) and
+// adds them to the index, so that an event is searchable about a second
+// after it arrived (C5). The journal is the truth and the index derived
+// from it: after a restart, the indexer resumes at the first record the
+// index's durable parts do not hold, and `kizuki reindex` rebuilds the
+// whole index with Catch up from an empty one.
+package indexer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/internal/event"
+	"github.com/kizuki-dev/kizuki/internal/health"
+	"github.com/kizuki-dev/kizuki/internal/journal"
+	"github.com/kizuki-dev/kizuki/internal/parse"
+	"github.com/kizuki-dev/kizuki/internal/records"
+	"github.com/kizuki-dev/kizuki/internal/store"
+)
+
+// Options configures an Indexer.
+type Options struct {
+	// Tracker, when set, is told each parsed event's time against its
+	// arrival, per source (clock skew, C6).
+	Tracker *health.Tracker
+	// Logf reports trouble (nil: silent).
+	Logf func(format string, args ...any)
+}
+
+// Stats says how far indexing is.
+type Stats struct {
+	Indexed  uint64      // records added since start
+	Unparsed uint64      // of which no format parser read (indexed as raw text)
+	Next     journal.Seq // the next record to index
+	// Lag is how long the last record indexed waited between its arrival
+	// and being searchable; LagP99 the 99th percentile over the last
+	// lagWindow records.
+	Lag, LagP99 time.Duration
+}
+
+// lagWindow is how many recent arrival-to-searchable delays LagP99 is
+// computed over.
+const lagWindow = 4096
+
+// Source is the journal an indexer follows: a *journal.Journal open for
+// appending (kizuki serve), or Dir, a journal's folder read as it is
+// (kizuki reindex and search --data, with the server stopped).
+type Source interface {
+	NewReader(from journal.Seq) (*journal.Reader, error)
+}
+
+// Dir reads the journal in a folder without opening it for appending.
+type Dir string
+
+// NewReader reads the records of the journal in d from record from on.
+func (d Dir) NewReader(from journal.Seq) (*journal.Reader, error) {
+	return journal.NewReader(string(d), from)
+}
+
+// Indexer follows a journal into an index.
+type Indexer struct {
+	j   Source
+	x   *store.Index
+	p   *records.Parser
+	opt Options
+
+	mu    sync.Mutex
+	stats Stats
+	lags  []time.Duration // ring of recent delays
+	lagAt int
+}
+
+// New returns an indexer of j into x, starting where x's durable parts end
+// (a reader of the journal starts at its first record when retention
+// removed older ones).
+func New(j Source, x *store.Index, reg *parse.Registry, opt Options) *Indexer {
+	if opt.Logf == nil {
+		opt.Logf = func(string, ...any) {}
+	}
+	return &Indexer{j: j, x: x, p: records.NewParser(reg, nil), opt: opt, stats: Stats{Next: journal.Seq(x.Next())}}
+}
+
+// Run indexes new records until ctx ends, looking for more every interval
+// once caught up.
+func (ix *Indexer) Run(ctx context.Context, interval time.Duration) error {
+	for {
+		if err := ix.CatchUp(ctx); err != nil && ctx.Err() == nil {
+			ix.opt.Logf("indexing: %v (retrying)", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(interval):
+		}
+	}
+}
+
+// CatchUp indexes every record committed when it is called.
+func (ix *Indexer) CatchUp(ctx context.Context) error {
+	ix.mu.Lock()
+	from := ix.stats.Next
+	ix.mu.Unlock()
+	r, err := ix.j.NewReader(from)
+	if err != nil {
+		return fmt.Errorf("reading the journal from record %d: %w", from, err)
+	}
+	defer r.Close()
+	var ev event.Event
+	for n := 0; ; n++ {
+		if n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the journal: %w", err)
+		}
+		parsed := ix.p.Parse(rec, &ev)
+		if err := ix.x.Add(uint64(rec.Seq), &ev); err != nil {
+			return fmt.Errorf("indexing record %d: %w", rec.Seq, err)
+		}
+		if parsed && ix.opt.Tracker != nil {
+			ix.opt.Tracker.ObserveTime(rec.Origin, ev.Time, rec.Received)
+		}
+		ix.done(rec, parsed)
+	}
+}
+
+// done counts one indexed record.
+func (ix *Indexer) done(rec journal.Record, parsed bool) {
+	lag := time.Since(rec.Received)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.stats.Indexed++
+	if !parsed {
+		ix.stats.Unparsed++
+	}
+	ix.stats.Next = rec.Seq + 1
+	ix.stats.Lag = lag
+	if len(ix.lags) < lagWindow {
+		ix.lags = append(ix.lags, lag)
+	} else {
+		ix.lags[ix.lagAt] = lag
+		ix.lagAt = (ix.lagAt + 1) % lagWindow
+	}
+}
+
+// Stats returns the indexer's progress.
+func (ix *Indexer) Stats() Stats {
+	ix.mu.Lock()
+	st := ix.stats
+	lags := slices.Clone(ix.lags)
+	ix.mu.Unlock()
+	if len(lags) > 0 {
+		slices.Sort(lags)
+		st.LagP99 = lags[min(len(lags)-1, len(lags)*99/100)]
+	}
+	return st
+}
