@@ -37,6 +37,7 @@ type Options struct {
 type Stats struct {
 	Indexed  uint64      // records added since start
 	Unparsed uint64      // of which no format parser read (indexed as raw text)
+	TooLarge uint64      // records too large for the index (kept in the journal only)
 	Next     journal.Seq // the next record to index
 	// Lag is how long the last record indexed waited between its arrival
 	// and being searchable; LagP99 the 99th percentile over the last
@@ -124,7 +125,14 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 			return fmt.Errorf("reading the journal: %w", err)
 		}
 		parsed := ix.p.Parse(rec, &ev)
-		if err := ix.x.Add(uint64(rec.Seq), &ev); err != nil {
+		switch err := ix.x.Add(uint64(rec.Seq), &ev); {
+		case errors.Is(err, store.ErrTooLarge):
+			// Kept in the journal, not searchable: say so once, go on.
+			ix.opt.Logf("record %d is too large to index (%d bytes): kept in the journal, not searchable", rec.Seq, len(rec.Raw))
+			ix.mu.Lock()
+			ix.stats.TooLarge++
+			ix.mu.Unlock()
+		case err != nil:
 			return fmt.Errorf("indexing record %d: %w", rec.Seq, err)
 		}
 		if parsed && ix.opt.Tracker != nil {

@@ -41,7 +41,7 @@ type Options struct {
 	BlockEvents int
 	// BlockBytes is roughly the most value bytes of a block.
 	BlockBytes int
-	// MergeFanIn is how many adjacent parts of a size class are merged.
+	// MergeFanIn is the most adjacent parts merged into one (see pickMerge).
 	MergeFanIn int
 	// MaxPartEvents bounds a merged part's events.
 	MaxPartEvents int
