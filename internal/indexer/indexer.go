@@ -56,6 +56,12 @@ type Source interface {
 	NewReader(from journal.Seq) (*journal.Reader, error)
 }
 
+// resumer is a Source that can resume where its last reader stopped
+// (*journal.Journal): a poll then reads only the new blocks.
+type resumer interface {
+	ResumeReader(c journal.Cursor) (*journal.Reader, error)
+}
+
 // Dir reads the journal in a folder without opening it for appending.
 type Dir string
 
@@ -70,6 +76,9 @@ type Indexer struct {
 	x   *store.Index
 	p   *records.Parser
 	opt Options
+
+	cur    journal.Cursor // where the last reader stopped
+	hasCur bool
 
 	mu    sync.Mutex
 	stats Stats
@@ -107,7 +116,14 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 	ix.mu.Lock()
 	from := ix.stats.Next
 	ix.mu.Unlock()
-	r, err := ix.j.NewReader(from)
+	var r *journal.Reader
+	var err error
+	if rs, ok := ix.j.(resumer); ok && ix.hasCur && ix.cur.Seq() == from {
+		r, err = rs.ResumeReader(ix.cur)
+	} else {
+		r, err = ix.j.NewReader(from)
+	}
+	ix.hasCur = false
 	if err != nil {
 		return fmt.Errorf("reading the journal from record %d: %w", from, err)
 	}
@@ -119,6 +135,7 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 		}
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
+			ix.cur, ix.hasCur = r.Cursor()
 			return nil
 		}
 		if err != nil {

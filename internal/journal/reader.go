@@ -33,6 +33,51 @@ type Reader struct {
 	origin  string // the last origin and source, reused while they repeat
 	source  string
 	err     error
+
+	resume int64  // offset to start the first segment opened at (ResumeReader)
+	end    Cursor // where the last segment read ended
+}
+
+// Cursor is where a Reader stopped once it read every record it could see:
+// the next record's number and where its block will start. A follower of
+// an open journal (the index, live detection) resumes from it with
+// ResumeReader instead of NewReader, which would skip block by block from
+// the start of the segment, reading every block header again at every
+// poll.
+type Cursor struct {
+	seq Seq
+	seg uint64
+	off int64
+	ok  bool
+}
+
+// Seq is the number of the record a reader resumed at c reads first.
+func (c Cursor) Seq() Seq { return c.seq }
+
+// Cursor returns where a reader that returned io.EOF stopped; false when
+// it did not stop at the end of what it could see.
+func (r *Reader) Cursor() (Cursor, bool) {
+	if !errors.Is(r.err, io.EOF) || r.left != 0 || !r.end.ok || r.end.seq != r.seq {
+		return Cursor{}, false
+	}
+	return r.end, true
+}
+
+// ResumeReader reads the committed records from where an earlier reader
+// stopped (c, from its Cursor). When c's segment is gone (retention), it
+// reads from the oldest kept record, as NewReader does.
+func (j *Journal) ResumeReader(c Cursor) (*Reader, error) {
+	r, err := j.NewReader(c.seq)
+	if err != nil || !c.ok {
+		return r, err
+	}
+	for i, sg := range r.segs {
+		if sg.num == c.seg && sg.first <= c.seq {
+			r.i, r.seq, r.from, r.resume = i, c.seq, c.seq, c.off
+			break
+		}
+	}
+	return r, nil
 }
 
 // NewReader reads the journal in dir from record from on (from the oldest
@@ -146,6 +191,7 @@ func (r *Reader) nextBlock() {
 		}
 		h, err := r.br.skip()
 		if err == io.EOF {
+			r.end = Cursor{seq: r.seq, seg: r.segs[r.i].num, off: r.br.off, ok: true}
 			r.f.Close()
 			r.f = nil
 			r.i++
@@ -189,8 +235,12 @@ func (r *Reader) openSegment() bool {
 		return false
 	}
 	h, err := readSegmentHeader(f)
-	if err == nil && h.first != r.seq {
-		err = fmt.Errorf("segment starts at record %d, expected %d", h.first, r.seq)
+	want := r.seq
+	if r.resume > 0 {
+		want = info.first // resumed in the middle of it
+	}
+	if err == nil && h.first != want {
+		err = fmt.Errorf("segment starts at record %d, expected %d", h.first, want)
 	}
 	if err != nil {
 		f.Close()
@@ -209,6 +259,9 @@ func (r *Reader) openSegment() bool {
 	}
 	r.f = f
 	r.br = blockReader{r: f, off: segmentHeaderLen, end: end, data: r.br.data}
+	if r.resume > 0 {
+		r.br.off, r.resume = r.resume, 0
+	}
 	return true
 }
 

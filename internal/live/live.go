@@ -100,6 +100,10 @@ type Options struct {
 // Detector follows a journal and runs Sigma rules, indicator lists and the
 // JPCERT analyses on its records.
 type Detector struct {
+	// follow and parser belong to the Sigma and indicator loop (catchUp).
+	follow follower
+	parser *recordParser
+
 	j     *journal.Journal
 	rules *sigma.Ruleset
 	reg   *parse.Registry
@@ -287,16 +291,20 @@ func (d *Detector) catchUp(ctx context.Context, m *sigma.Matcher) error {
 	if d.j.Stats().NextSeq <= from {
 		return nil // nothing new: no reader (each opens a segment and a decoder)
 	}
-	r, err := d.j.NewReader(from)
+	r, err := d.follow.open(d.j, from)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	p := newRecordParser(d.reg, d.opt.Location)
+	if d.parser == nil {
+		d.parser = newRecordParser(d.reg, d.opt.Location)
+	}
+	p := d.parser
 	var ev event.Event
 	for ctx.Err() == nil {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
+			d.follow.stopped(r)
 			return nil
 		}
 		if err != nil {
