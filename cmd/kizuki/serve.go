@@ -542,7 +542,7 @@ func serveMetrics(ls listen.Stats, js journal.Stats, sources []health.Source, ds
 		c("index_records_total", "Records indexed since start.", is.Indexed),
 		c("index_unparsed_total", "Records indexed as text only (no known format).", is.Unparsed),
 		g("index_lag_seconds", "Arrival to searchable delay of the newest indexed record.", is.Lag.Seconds()),
-		g("index_lag_p99_seconds", "99th percentile of the arrival to searchable delay over recent records.", is.LagP99.Seconds()),
+		g("index_lag_p99_seconds", "99th percentile of the arrival to searchable delay, over every record indexed since start.", is.LagP99.Seconds()),
 		g("index_events", "Events in the index.", float64(xs.Events)),
 		g("index_parts", "Parts of the index.", float64(xs.Parts)),
 		g("index_disk_bytes", "Bytes of the index on disk.", float64(xs.DiskBytes)),

@@ -12,7 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
+	"math"
 	"sync"
 	"time"
 
@@ -40,14 +40,32 @@ type Stats struct {
 	TooLarge uint64      // records too large for the index (kept in the journal only)
 	Next     journal.Seq // the next record to index
 	// Lag is how long the last record indexed waited between its arrival
-	// and being searchable; LagP99 the 99th percentile over the last
-	// lagWindow records.
+	// and being searchable; LagP99 the 99th percentile over every record
+	// indexed since start (to the upper bound of its histogram bucket, a
+	// few percent wide).
 	Lag, LagP99 time.Duration
 }
 
-// lagWindow is how many recent arrival-to-searchable delays LagP99 is
-// computed over.
-const lagWindow = 4096
+// The arrival-to-searchable histogram: buckets from 1 ms growing by 5%,
+// the last one open-ended (about 10 minutes and more).
+const (
+	lagBuckets = 280
+	lagGrowth  = 1.05
+)
+
+// lagBucket is the bucket of a delay.
+func lagBucket(d time.Duration) int {
+	ms := float64(d) / float64(time.Millisecond)
+	if ms <= 1 {
+		return 0
+	}
+	return min(int(math.Ceil(math.Log(ms)/math.Log(lagGrowth))), lagBuckets-1)
+}
+
+// lagBound is the upper bound of bucket i.
+func lagBound(i int) time.Duration {
+	return time.Duration(math.Pow(lagGrowth, float64(i)) * float64(time.Millisecond))
+}
 
 // Source is the journal an indexer follows: a *journal.Journal open for
 // appending (kizuki serve), or Dir, a journal's folder read as it is
@@ -82,8 +100,7 @@ type Indexer struct {
 
 	mu    sync.Mutex
 	stats Stats
-	lags  []time.Duration // ring of recent delays
-	lagAt int
+	lags  [lagBuckets]uint64 // arrival-to-searchable histogram
 }
 
 // New returns an indexer of j into x, starting where x's durable parts end
@@ -170,23 +187,23 @@ func (ix *Indexer) done(rec journal.Record, parsed bool) {
 	}
 	ix.stats.Next = rec.Seq + 1
 	ix.stats.Lag = lag
-	if len(ix.lags) < lagWindow {
-		ix.lags = append(ix.lags, lag)
-	} else {
-		ix.lags[ix.lagAt] = lag
-		ix.lagAt = (ix.lagAt + 1) % lagWindow
-	}
+	ix.lags[lagBucket(lag)]++
 }
 
 // Stats returns the indexer's progress.
 func (ix *Indexer) Stats() Stats {
 	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	st := ix.stats
-	lags := slices.Clone(ix.lags)
-	ix.mu.Unlock()
-	if len(lags) > 0 {
-		slices.Sort(lags)
-		st.LagP99 = lags[min(len(lags)-1, len(lags)*99/100)]
+	var total, seen uint64
+	for _, n := range ix.lags {
+		total += n
+	}
+	for i, n := range ix.lags {
+		if seen += n; n > 0 && seen*100 >= total*99 {
+			st.LagP99 = lagBound(i)
+			break
+		}
 	}
 	return st
 }

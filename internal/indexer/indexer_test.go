@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kizuki-dev/kizuki/internal/formats"
 	"github.com/kizuki-dev/kizuki/internal/health"
@@ -113,5 +114,19 @@ func TestFollow(t *testing.T) {
 	}
 	if n := count(x, ""); n != int64(len(recs)+10) {
 		t.Errorf("reindex: %d events, want %d", n, len(recs)+10)
+	}
+}
+
+// The 99th percentile of the delays: within a bucket's width (5%).
+func TestLagP99(t *testing.T) {
+	ix := &Indexer{}
+	for i := 1; i <= 1000; i++ {
+		ix.lags[lagBucket(time.Duration(i)*time.Millisecond)]++
+	}
+	if p := ix.Stats().LagP99; p < 990*time.Millisecond || p > 1040*time.Millisecond {
+		t.Errorf("p99 of 1..1000 ms: %v", p)
+	}
+	if lagBucket(0) != 0 || lagBucket(time.Hour) != lagBuckets-1 {
+		t.Error("bucket bounds")
 	}
 }
