@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 N=${1:-2000000}
-ENGINES=${2:-null,duckdb-map,duckdb-json,duckdb-zstd,duckdb-arrow,parquet-map,parquet-json}
+ENGINES=${2:-null,kizuki,duckdb-map,duckdb-json,duckdb-zstd,duckdb-arrow,parquet-map,parquet-json}
 shift $(( $# < 2 ? $# : 2 ))
 DIR=${ENGINES_BENCH_DIR:-/tmp/engines-bench}
 mkdir -p "$DIR"

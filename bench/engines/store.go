@@ -1,17 +1,9 @@
-//go:build kizukistore
-
 package main
 
-// The adapter for kizuki's own index (package internal/store), compiled
-// only with -tags kizukistore while that package is being written. Written
-// against its API as it stood when this harness was made (store.Open,
-// Index.Add/Flush/Search/Close, store.Request{Query: query.Parse(...)},
-// Result.Total/Events/Aggregation); adjust if it moved, then:
+// The adapter for kizuki's own index (package internal/store): the same
+// events, queries and timing as the DuckDB and Parquet variants.
 //
-//	cd bench/engines && go run -tags kizukistore . -engines null,kizuki,duckdb-json
-//
-// The figures are then comparable with the DuckDB ones: same events, same
-// queries, same harness timing.
+//	cd bench/engines && go run . -engines null,kizuki,duckdb-zstd,parquet-json
 
 import (
 	"context"
