@@ -103,7 +103,7 @@ their volume, silence and clock offset: GET /api/v1/sources and /metrics.`,
 	fl.StringVar(&f.tlsClientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM)")
 	fl.BoolVar(&f.allowTLS12, "allow-tls12", false, "also accept TLS 1.2 (TLS 1.3 only by default)")
 	fl.IntVar(&f.keepMonths, "keep-months", 18, "keep events this many months (ASD suggests 18), removing whole older segments at start and hourly, recorded in the audit trail; 0 keeps everything")
-	fl.IntVar(&f.hotDays, "hot-days", 0, "keep events searchable in the index this many days (older ones stay in the journal: kizuki reindex brings them back); 0 = as long as --keep-months")
+	fl.IntVar(&f.hotDays, "hot-days", 0, "keep events searchable in the index this many days, by their own time (older ones stay in the journal: kizuki reindex brings them back); 0: as long as the journal keeps them")
 	fl.DurationVar(&f.silentAfter, "silent-after", time.Hour, "a source heard from before but not for this long is reported silent (/api/v1/sources, /metrics) and raises an alert; 0: never")
 	fl.StringArrayVar(&f.rules, "rules", nil, "Sigma rule files or folders for live detection (repeatable; default: kizuki's built-in pack)")
 	fl.StringVar(&f.config, "config", "", "organization configuration (kizuki init-config; the one analyze --config takes): networks, zones, hours, allowlists and indicators for the JPCERT analyses")
@@ -377,11 +377,18 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 					logf("retention: %v", err)
 				}
 			}
-			hot := time.Now().AddDate(0, -f.keepMonths, 0)
+			// The index drops what the journal no longer holds, and with
+			// --hot-days what is older than that by the events' own time.
+			var err error
 			if f.hotDays > 0 {
-				hot = time.Now().AddDate(0, 0, -f.hotDays)
+				err = retainIndex(ctx, audit, logf, fmt.Sprintf("events before %s", time.Now().AddDate(0, 0, -f.hotDays).UTC().Format("2006-01-02")),
+					func() (store.RetainReport, error) { return x.Retain(ctx, time.Now().AddDate(0, 0, -f.hotDays)) })
 			}
-			if err := retainIndex(ctx, x, audit, hot, logf); err != nil {
+			if first := j.Stats().FirstSeq; err == nil && first > 0 {
+				err = retainIndex(ctx, audit, logf, fmt.Sprintf("records before %d, removed from the journal", first),
+					func() (store.RetainReport, error) { return x.RetainSeq(ctx, uint64(first)) })
+			}
+			if err != nil {
 				logf("index retention: %v", err)
 			}
 		}
@@ -479,23 +486,21 @@ func retainOnce(ctx context.Context, j *journal.Journal, audit *journal.Journal,
 	return err
 }
 
-// retainIndex removes the index's parts whose events are all older than
-// before (the journal keeps them: reindex brings them back), recorded in
-// the audit trail.
-func retainIndex(ctx context.Context, x *store.Index, audit *journal.Journal, before time.Time, logf func(string, ...any)) error {
-	rep, err := x.Retain(ctx, before)
+// retainIndex runs one index retention (what says which) and records what
+// it removed in the audit trail.
+func retainIndex(ctx context.Context, audit *journal.Journal, logf func(string, ...any), what string, retain func() (store.RetainReport, error)) error {
+	rep, err := retain()
 	if len(rep.Parts) == 0 {
 		return err
 	}
 	rec, _ := json.Marshal(map[string]any{
-		"time": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "action": "index-retention",
-		"before": before.UTC().Format(time.RFC3339), "parts": rep.Parts, "events": rep.Events, "bytes": rep.DiskBytes,
-		"first_seq": rep.FirstSeq, "last_seq": rep.LastSeq,
+		"time": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "action": "index-retention", "what": what,
+		"parts": rep.Parts, "events": rep.Events, "bytes": rep.DiskBytes, "first_seq": rep.FirstSeq, "last_seq": rep.LastSeq,
 	})
 	if _, aerr := audit.Append(context.WithoutCancel(ctx), []journal.Record{{Origin: "retention", Source: "kizuki-audit", Raw: rec}}); aerr != nil && err == nil {
 		err = fmt.Errorf("audit trail: %w", aerr)
 	}
-	logf("index retention: removed %d parts (%d events before %s); they stay in the journal", len(rep.Parts), rep.Events, before.UTC().Format("2006-01-02"))
+	logf("index retention: removed %d parts (%d events: %s)", len(rep.Parts), rep.Events, what)
 	return err
 }
 

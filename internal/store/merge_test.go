@@ -179,3 +179,28 @@ func TestRetain(t *testing.T) {
 		t.Fatalf("Next = %d after retaining every part, want %d (before: %d)", x.Next(), len(added), next)
 	}
 }
+
+// RetainSeq follows the journal's retention: parts whose records all come
+// before the journal's first kept record go, whatever their events' times.
+func TestRetainSeq(t *testing.T) {
+	dir := t.TempDir()
+	x := openTest(t, dir, Options{NoMerge: true})
+	defer x.Close()
+	var added []indexed
+	for range 3 {
+		// Old event times in every part: time-based retention would take
+		// them all.
+		added = append(added, addAll(t, x, uint64(len(added)), synthEvents(100, t0))...)
+		if err := x.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := x.RetainSeq(context.Background(), 150)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Parts) != 1 || rep.FirstSeq != 0 || rep.LastSeq != 99 {
+		t.Fatalf("report %+v: want the first part only (seq 0-99)", rep)
+	}
+	checkSearch(t, x, added[100:], Request{Limit: maxLimit}, "after RetainSeq")
+}

@@ -25,11 +25,24 @@ type RetainReport struct {
 // Options.MaxPartSpan. The tail is not touched (it is seconds old). Files
 // are deleted once no search reads them any more.
 func (x *Index) Retain(ctx context.Context, before time.Time) (RetainReport, error) {
+	cutoff := timeNanos(before)
+	return x.retain(ctx, func(p *part) bool { return p.maxTime < cutoff })
+}
+
+// RetainSeq removes every part whose events all come from journal records
+// before seq: those the journal's own retention removed (it goes by when
+// records were received, not by what time their events say), so that the
+// index keeps no event the journal no longer holds.
+func (x *Index) RetainSeq(ctx context.Context, seq uint64) (RetainReport, error) {
+	return x.retain(ctx, func(p *part) bool { return p.last < seq })
+}
+
+// retain removes the parts old says are past keeping.
+func (x *Index) retain(ctx context.Context, old func(p *part) bool) (RetainReport, error) {
 	var rep RetainReport
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
-	cutoff := timeNanos(before)
 	x.mu.Lock()
 	if x.closing || x.closed {
 		x.mu.Unlock()
@@ -38,7 +51,7 @@ func (x *Index) Retain(ctx context.Context, before time.Time) (RetainReport, err
 	var drop []*part
 	for _, p := range x.parts {
 		switch {
-		case p.maxTime >= cutoff:
+		case !old(p):
 		case p.merging:
 			rep.Busy++
 		default:
