@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -53,21 +51,13 @@ func TestServeSearch(t *testing.T) {
 	tcpPort := srv.await(t, `syslog over TCP on 127\.0\.0\.1:(\d+)`)
 	port := srv.httpsPort(t)
 	tokenFile := filepath.Join(data, "admin-token")
-	token, _ := os.ReadFile(tokenFile)
-	client := apiClient(t, data)
 	base := "https://127.0.0.1:" + port
+	call := apiCall(t, data, port)
 	get := func(path string, wantStatus int) []byte {
 		t.Helper()
-		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != wantStatus {
-			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		st, b := call("GET", path, "")
+		if st != wantStatus {
+			t.Fatalf("GET %s: %d %s", path, st, b)
 		}
 		return b
 	}
@@ -97,16 +87,8 @@ func TestServeSearch(t *testing.T) {
 	}
 	post := func(path string, body []byte) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", base+path, strings.NewReader(string(body)))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		if st, b := call("POST", path, string(body)); st != 200 {
+			t.Fatalf("POST %s: %d %s", path, st, b)
 		}
 	}
 	post("/api/v1/ingest?type=squid-combined", proxy)
@@ -201,9 +183,8 @@ func TestServeSearch(t *testing.T) {
 	if b := get("/api/v1/search?q="+url.QueryEscape("(src_ip:1.2.3.4"), 400); !strings.Contains(string(b), "column") {
 		t.Errorf("bad query: %s", b)
 	}
-	req, _ := http.NewRequest("GET", base+"/api/v1/search?q=x", nil)
-	if resp, err := client.Do(req); err != nil || resp.StatusCode != 401 {
-		t.Errorf("search without a token: %v %v", resp, err)
+	if st, b := call("GET", "/api/v1/search?q=x", "", "kzk_not-a-token"); st != 401 {
+		t.Errorf("search with an unknown token: %d %s", st, b)
 	}
 
 	// kizuki search against the running server.
@@ -285,27 +266,12 @@ func countTokenLines(b []byte, tok string) int64 {
 func TestServeIndicatorsRetroHunt(t *testing.T) {
 	data, key := keyed(t)
 	srv := startServe(t, data, key, apiOnly()...)
-	port := srv.httpsPort(t)
-	token, _ := os.ReadFile(filepath.Join(data, "admin-token"))
-	client := apiClient(t, data)
-	call := func(method, path, body, tok string) (int, []byte) {
-		t.Helper()
-		req, _ := http.NewRequest(method, "https://127.0.0.1:"+port+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
-	}
-	admin := string(token)
+	call := apiCall(t, data, srv.httpsPort(t))
 	proxy, err := os.ReadFile("../../examples/logs/proxy/access_combined.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, b := call("POST", "/api/v1/ingest?type=squid-combined", string(proxy), admin); st != 200 {
+	if st, b := call("POST", "/api/v1/ingest?type=squid-combined", string(proxy)); st != 200 {
 		t.Fatalf("ingest: %d %s", st, b)
 	}
 	viewer, _, err := run(t, "", "token", "create", "--data", data, "--role", "viewer", "v")
@@ -315,7 +281,7 @@ func TestServeIndicatorsRetroHunt(t *testing.T) {
 	// Tokens made while the server runs are seen after a restart.
 	srv.stop(t)
 	srv = startServe(t, data, key, apiOnly()...)
-	port = srv.httpsPort(t)
+	call = apiCall(t, data, srv.httpsPort(t))
 	iocs, err := os.ReadFile("../../examples/iocs.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +289,7 @@ func TestServeIndicatorsRetroHunt(t *testing.T) {
 	if st, b := call("PUT", "/api/v1/indicators/partner.txt", string(iocs), viewer); st != 403 {
 		t.Fatalf("a viewer added indicators: %d %s", st, b)
 	}
-	st, b := call("PUT", "/api/v1/indicators/partner.txt", string(iocs), admin)
+	st, b := call("PUT", "/api/v1/indicators/partner.txt", string(iocs))
 	if st != 200 || !strings.Contains(string(b), `"indicators":5`) {
 		t.Fatalf("PUT indicators: %d %s", st, b)
 	}
@@ -341,7 +307,7 @@ func TestServeIndicatorsRetroHunt(t *testing.T) {
 	// proxy log, records 291 and 292) are found in the history.
 	var got alerts
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		_, b := call("GET", "/api/v1/alerts?kind=ioc", "", admin)
+		_, b := call("GET", "/api/v1/alerts?kind=ioc", "")
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatal(err)
 		}
@@ -359,12 +325,12 @@ func TestServeIndicatorsRetroHunt(t *testing.T) {
 	}
 	// A new request to a subdomain is matched live, not retro.
 	line := `192.168.100.30 - - [23/Nov/2026:10:00:00 +0900] "GET http://cdn2.evil-cdn.example/x.js HTTP/1.1" 200 100 "-" "Mozilla/5.0" TCP_MISS:HIER_DIRECT`
-	if st, b := call("POST", "/api/v1/ingest?type=squid-combined", line+"\n", admin); st != 200 {
+	if st, b := call("POST", "/api/v1/ingest?type=squid-combined", line+"\n"); st != 200 {
 		t.Fatalf("ingest: %d %s", st, b)
 	}
 	found := false
 	for deadline := time.Now().Add(15 * time.Second); !found && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		_, b := call("GET", "/api/v1/alerts?kind=ioc", "", admin)
+		_, b := call("GET", "/api/v1/alerts?kind=ioc", "")
 		got.Alerts = nil
 		json.Unmarshal(b, &got)
 		for _, a := range got.Alerts {
@@ -374,10 +340,10 @@ func TestServeIndicatorsRetroHunt(t *testing.T) {
 	if !found {
 		t.Errorf("the live request to a listed domain raised no live alert: %+v", got.Alerts)
 	}
-	if st, b := call("GET", "/api/v1/alerts?kind=nonsense", "", admin); st != 400 {
+	if st, b := call("GET", "/api/v1/alerts?kind=nonsense", ""); st != 400 {
 		t.Errorf("an unknown kind: %d %s", st, b)
 	}
-	if st, b := call("DELETE", "/api/v1/indicators/partner.txt", "", admin); st != 200 {
+	if st, b := call("DELETE", "/api/v1/indicators/partner.txt", ""); st != 200 {
 		t.Errorf("DELETE: %d %s", st, b)
 	}
 	srv.stop(t)
@@ -389,20 +355,8 @@ func TestServeSilentSource(t *testing.T) {
 	data, key := keyed(t)
 	srv := startServe(t, data, key, append(apiOnly(), "--silent-after", "1s")...)
 	port := srv.httpsPort(t)
-	token, _ := os.ReadFile(filepath.Join(data, "admin-token"))
-	client := apiClient(t, data)
-	do := func(method, path, body string) []byte {
-		t.Helper()
-		req, _ := http.NewRequest(method, "https://127.0.0.1:"+port+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return b
-	}
+	call := apiCall(t, data, port)
+	do := func(method, path, body string) []byte { t.Helper(); _, b := call(method, path, body); return b }
 	get := func(path string) []byte { t.Helper(); return do("GET", path, "") }
 	// Postfix lines time-stamped an hour ahead of now: a clock off (or a
 	// wrong time zone).
@@ -465,20 +419,8 @@ func TestServeHotDays(t *testing.T) {
 	data, key := keyed(t)
 	srv := startServe(t, data, key, apiOnly()...)
 	port := srv.httpsPort(t)
-	token, _ := os.ReadFile(filepath.Join(data, "admin-token"))
-	client := apiClient(t, data)
-	do := func(method, path, body string) []byte {
-		t.Helper()
-		req, _ := http.NewRequest(method, "https://127.0.0.1:"+port+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return b
-	}
+	call := apiCall(t, data, port)
+	do := func(method, path, body string) []byte { t.Helper(); _, b := call(method, path, body); return b }
 	fw, err := os.ReadFile("../../examples/logs/firewall/netscreen.log")
 	if err != nil {
 		t.Fatal(err)
@@ -503,14 +445,14 @@ func TestServeHotDays(t *testing.T) {
 	wait(nFW)
 	srv.stop(t)
 	srv = startServe(t, data, key, apiOnly()...)
-	port = srv.httpsPort(t)
+	call = apiCall(t, data, srv.httpsPort(t))
 	today := time.Now().UTC().Format(time.RFC3339) + " mx1 postfix/smtpd[1]: connect from unknown[192.0.2.1]"
 	do("POST", "/api/v1/ingest?type=postfix", today)
 	wait(nFW + 1)
 	srv.stop(t)
 
 	srv = startServe(t, data, key, append(apiOnly(), "--hot-days", "30")...)
-	port = srv.httpsPort(t)
+	call = apiCall(t, data, srv.httpsPort(t))
 	srv.await(t, "index retention: removed")
 	time.Sleep(300 * time.Millisecond) // a few polls of the indexer: nothing comes back
 	n := total()

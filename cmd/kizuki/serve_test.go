@@ -139,6 +139,34 @@ func apiClient(t *testing.T, data string) *http.Client {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
+// apiCall returns a caller of the HTTPS API of the server of data
+// listening on port: it sends body with the token (the admin token of data
+// unless one is given) and returns the status and the answer.
+func apiCall(t *testing.T, data, port string) func(method, path, body string, token ...string) (int, []byte) {
+	t.Helper()
+	client := apiClient(t, data)
+	admin, err := os.ReadFile(filepath.Join(data, "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(method, path, body string, token ...string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "https://127.0.0.1:"+port+path, strings.NewReader(body))
+		tok := string(admin)
+		if len(token) > 0 {
+			tok = token[0]
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+}
+
 // The README's flow: kizuki serve, messages from the real logger over TCP
 // and UDP, stop; every message is in the journal once, kizuki verify passes,
 // and a flipped byte makes it fail naming the record.
@@ -451,20 +479,12 @@ func TestServeLiveDetection(t *testing.T) {
 
 	srv := startServe(t, data, key, append([]string{"--webhook", hook.URL + "/alerts?token=s3cret"}, apiOnly()...)...)
 	port := srv.httpsPort(t)
-	token, _ := os.ReadFile(filepath.Join(data, "admin-token"))
-	client := apiClient(t, data)
+	api := apiCall(t, data, port)
 	call := func(method, path, body string) []byte {
 		t.Helper()
-		req, _ := http.NewRequest(method, "https://127.0.0.1:"+port+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		st, b := api(method, path, body)
+		if st != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, st, b)
 		}
 		return b
 	}
@@ -519,7 +539,7 @@ func TestServeLiveDetection(t *testing.T) {
 	// Restarted, the server lists the alert it kept, raises it no second
 	// time, and resumes where detection stopped.
 	srv = startServe(t, data, key, apiOnly()...)
-	port = srv.httpsPort(t)
+	api = apiCall(t, data, srv.httpsPort(t))
 	if !strings.Contains(srv.log.String(), "from record 2") {
 		t.Errorf("detection did not resume after record 1:\n%s", srv.log.String())
 	}
