@@ -12,12 +12,13 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/event"
 )
 
-// rowTokens is the token set the index would build for a row: Tokens of
-// every value Each yields.
+// rowTokens is the token set the index would build for a row: Tokens and
+// Pairs of every value Each yields.
 func rowTokens(r Row) map[string]bool {
 	set := map[string]bool{}
 	r.Each(func(_, v string) bool {
 		Tokens(v, func(tok string) { set[tok] = true })
+		Pairs(v, func(a, b string) { set[Pair(a, b)] = true })
 		return true
 	})
 	return set
@@ -36,7 +37,8 @@ func satisfies(cnf [][]string, toks map[string]bool) bool {
 func TestPrefilter(t *testing.T) {
 	f := func(query string, want string) {
 		t.Helper()
-		got := fmt.Sprint(mustParse(t, query).Prefilter())
+		// Pairs are shown as a+b.
+		got := strings.ReplaceAll(fmt.Sprint(mustParse(t, query).Prefilter()), "\x00", "+")
 		if got != want {
 			t.Errorf("%q: Prefilter() = %s, want %s", query, got, want)
 		}
@@ -45,8 +47,11 @@ func TestPrefilter(t *testing.T) {
 	f(`*`, `[]`)
 	f(`mimikatz`, `[[mimikatz]]`)
 	f(`MimiKatz`, `[[mimikatz]]`)
-	f(`"Failed password" sshd`, `[[failed] [password] [sshd]]`)
-	f(`cmd.exe`, `[[cmd] [exe]]`)
+	f(`"Failed password" sshd`, `[[failed] [failed+password] [password] [sshd]]`)
+	f(`cmd.exe`, `[[cmd] [cmd+exe] [exe]]`)
+	f(`198.51.100.237`, `[[100] [100+237] [198] [198+51] [237] [51] [51+100]]`)
+	f(`user:"John Smith"`, `[[john] [john+smith] [smith]]`)
+	f(`"a b" OR c`, `[[a c] [a+b c] [b c]]`)
 	f(`user:Admin`, `[[admin]]`)
 	f(`user:*`, `[]`)
 	f(`-mimikatz`, `[]`)
@@ -59,21 +64,25 @@ func TestPrefilter(t *testing.T) {
 	f(`mimi*`, `[]`)
 	f(`*evil.com*`, `[]`)
 	f(`url:*evil.com*`, `[]`)
-	f(`url:*//evil.com/*`, `[[com] [evil]]`)
+	f(`url:*//evil.com/*`, `[[com] [evil] [evil+com]]`)
+	f(`url:*evil.com/x*`, `[[com]]`)
+	f(`url:*x.evil.com*`, `[[evil]]`)
+	f(`url:http://*.evil.com/*`, `[[com] [evil] [evil+com] [http]]`)
 	f(`url:*evil.com/*`, `[[com]]`)
-	f(`Image:*\cmd.exe`, `[[cmd] [exe]]`)
-	f(`Image:C:\Windows\\*`, `[[c] [windows]]`)
+	f(`Image:*\cmd.exe`, `[[cmd] [cmd+exe] [exe]]`)
+	f(`Image:*x\cmd.exe`, `[[cmd] [cmd+exe] [exe]]`)
+	f(`Image:C:\Windows\\*`, `[[c] [c+windows] [windows]]`)
 	f(`user:adm?n`, `[]`)
 	f(`bytes_out>5`, `[]`)
-	f(`src_ip:10.1.2.3`, `[[1 ffff] [10 ffff] [2 ffff] [3 ffff]]`)
+	f(`src_ip:10.1.2.3`, `[[1 ffff] [1+2 ffff] [10 ffff] [10+1 ffff] [2 ffff] [2+3 ffff] [3 ffff]]`)
 	f(`src_ip:10.0.0.0/8`, `[[10 ffff]]`)
 	f(`src_ip:192.168.0.0/16`, `[[168 ffff] [192 ffff]]`)
 	f(`src_ip:2001:db8::1`, `[]`)
 	f(`origin:*auth.log*`, `[]`)
 	f(`Origin:"auth.log:3"`, `[]`)
 	f(`"->"`, `[]`)
-	f(`ログオン`, `[[オ] [グ] [ロ] [ン]]`)
-	f(`message:*ログ*`, `[[グ] [ロ]]`)
+	f(`ログオン`, `[[オ] [オ+ン] [グ] [グ+オ] [ロ] [ロ+グ] [ン]]`)
+	f(`message:*ログ*`, `[[グ] [ロ] [ロ+グ]]`)
 	f(`a a a`, `[[a]]`)
 	f(`a (a OR b)`, `[[a]]`) // [a b] is implied by [a]
 }
@@ -95,7 +104,7 @@ func TestPrefilterConservative(t *testing.T) {
 		toks[i] = rowTokens(rows[i])
 	}
 	g := newQueryGen(evs, 1)
-	n, matched, pruned := 250, 0, 0
+	n, matched, pruned, byPairs := 400, 0, 0, 0
 	if testing.Short() {
 		n = 100
 	}
@@ -119,13 +128,28 @@ func TestPrefilterConservative(t *testing.T) {
 				}
 			} else if !ok {
 				pruned++
+				if satisfies(tokensOnly(cnf), toks[i]) {
+					byPairs++
+				}
 			}
 		}
 	}
-	t.Logf("%d queries × %d events: %d matches, %d non-matches pruned by the prefilter", n, len(rows), matched, pruned)
-	if matched == 0 || pruned == 0 {
-		t.Errorf("the generator is too weak: %d matches, %d pruned", matched, pruned)
+	t.Logf("%d queries × %d events: %d matches, %d non-matches pruned by the prefilter (%d only by pairs)", n, len(rows), matched, pruned, byPairs)
+	if matched == 0 || pruned == 0 || byPairs == 0 {
+		t.Errorf("the generator is too weak: %d matches, %d pruned, %d by pairs", matched, pruned, byPairs)
 	}
+}
+
+// tokensOnly drops the lists that hold a pair: what an index without pairs
+// can check.
+func tokensOnly(cnf [][]string) [][]string {
+	var out [][]string
+	for _, c := range cnf {
+		if !slices.ContainsFunc(c, func(e string) bool { _, _, ok := IsPair(e); return ok }) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // datasetSample returns up to n dataset events spread over the sources,
@@ -272,7 +296,7 @@ func (g *queryGen) term() string {
 		name, field = "user", "user"
 	}
 	val := g.pick(g.values[field])
-	switch g.r.IntN(14) {
+	switch g.r.IntN(18) {
 	case 0:
 		return name + ":" + quoteLit(val)
 	case 1:
@@ -327,6 +351,28 @@ func (g *queryGen) term() string {
 	case 10:
 		if utf8.RuneCountInString(val) > 2 {
 			return quoteLit(string([]rune(val)[1:3])) // a bit of text, maybe no token
+		}
+	case 11:
+		// An address as free text: its tokens, and their pairs.
+		if len(g.addrs) > 0 {
+			return bareLit(g.addrs[g.r.IntN(len(g.addrs))].String())
+		}
+	case 12:
+		// A punctuated chunk of a value as free text (a host name, a
+		// path), recased.
+		if f := strings.Fields(val); len(f) > 0 {
+			if w := g.pick(f); w != "-" {
+				return bareLit(g.recase(w))
+			}
+		}
+	case 13:
+		// A field value cut on both sides, recased: whole tokens inside,
+		// a cut one at each end.
+		return name + `:"*` + g.wild(g.recase(val), true) + `*"`
+	case 14:
+		// A whole value as free text.
+		if val != "" {
+			return quoteLit(g.recase(val))
 		}
 	}
 	return quoteLit(g.recase(g.pick(g.words)))

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -81,8 +82,9 @@ func canonRune(r rune) rune {
 // uses, so that two strings equal under strings.EqualFold give the same
 // tokens. Invalid UTF-8 bytes separate tokens. fn may keep tok.
 //
-// The index builds its token filters with Tokens over every value a Row's
-// Each yields, and Prefilter only asks for tokens Tokens produces.
+// The index builds its token filters with Tokens and Pairs over every
+// value a Row's Each yields, and Prefilter only asks for tokens Tokens
+// produces and pairs Pairs produces.
 func Tokens(s string, fn func(tok string)) {
 	for i := 0; i < len(s); {
 		start, end, plain := nextToken(s, i)
@@ -96,6 +98,35 @@ func Tokens(s string, fn func(tok string)) {
 		}
 		i = end
 	}
+}
+
+// pairSep joins the two tokens of a pair: no token contains it, so a pair
+// is never mistaken for a token, and its halves are found again.
+const pairSep = "\x00"
+
+// Pair returns the prefilter entry for token a immediately followed by
+// token b in one value (tokens as Tokens gives them): a, a zero byte, b.
+// The index records, besides the tokens of each value, the pairs Pairs
+// gives, and looks up an entry IsPair reports as a pair by its halves.
+func Pair(a, b string) string { return a + pairSep + b }
+
+// IsPair splits a prefilter entry made by Pair into its tokens; ok is
+// false for a plain token.
+func IsPair(s string) (a, b string, ok bool) {
+	return strings.Cut(s, pairSep)
+}
+
+// Pairs calls fn for each pair of consecutive tokens of s, in order: the
+// tokens Tokens gives, each with the one after it. A value of n tokens has
+// n-1 pairs. fn may keep a and b.
+func Pairs(s string, fn func(a, b string)) {
+	prev, have := "", false
+	Tokens(s, func(tok string) {
+		if have {
+			fn(prev, tok)
+		}
+		prev, have = tok, true
+	})
 }
 
 // nextToken finds the first token of s at or after byte i. plain reports

@@ -59,12 +59,24 @@ type blockEncoder struct {
 	hashes   []uint64
 	addToken func(string)
 	lower    []byte
+	prev     uint64 // the hash of the value's last token, for addToken
+	hasPrev  bool
 }
 
 func newBlockEncoder(z *zstd.Encoder) *blockEncoder {
 	e := &blockEncoder{zstd: z}
-	e.addToken = func(tok string) { e.tokens.add(hashToken(tok)) }
+	e.addToken = func(tok string) { e.add(hashToken(tok)) }
 	return e
+}
+
+// add puts a token of the value being tokenized in the block's set, and
+// the pair it makes with the token before it (query.Pairs).
+func (e *blockEncoder) add(h uint64) {
+	e.tokens.add(h)
+	if e.hasPrev {
+		e.tokens.add(hashPair(e.prev, h))
+	}
+	e.prev, e.hasPrev = h, true
 }
 
 // encode returns the stored form of b: the body (column directory, then the
@@ -173,16 +185,19 @@ func (e *blockEncoder) encode(b *block) (body []byte, dirLen int, filter []byte,
 	return e.body, len(dir), e.filter, m
 }
 
-// tokenize adds the tokens of v (query.Tokens) to the block's set. It is
-// the larger part of the cost of indexing, so plain ASCII, most of what
-// logs hold, takes a path of its own: maximal runs of ASCII letters and
-// digits, lower-cased (by the hash: hashMasked), exactly what
-// query.Tokens gives for ASCII text.
+// tokenize adds the tokens of v (query.Tokens) and the pairs of
+// consecutive tokens (query.Pairs) to the block's set. It is the larger
+// part of the cost of indexing, so plain ASCII, most of what logs hold,
+// takes a path of its own: maximal runs of ASCII letters and digits,
+// lower-cased (by the hash: hashMasked), exactly what query.Tokens gives
+// for ASCII text. A pair is hashed from its tokens' hashes (hashPair),
+// which keeps it to a multiply or two and one more set insertion.
 // At the first byte outside ASCII the value goes to query.Tokens whole
-// (the tokens found before were ended by ASCII separators, so they are
-// among query.Tokens' too). TestTokenizeAgreesWithQuery and FuzzTokenize
-// hold it to query.Tokens.
+// (the tokens and pairs found before were ended by ASCII separators, so
+// they are among query.Tokens' too). TestTokenizeAgreesWithQuery and
+// FuzzTokenize hold it to query.Tokens and query.Pairs.
 func (e *blockEncoder) tokenize(v string) {
+	e.hasPrev = false
 	start := -1
 	for i := 0; i < len(v); i++ {
 		switch asciiClass[v[i]] {
@@ -195,13 +210,13 @@ func (e *blockEncoder) tokenize(v string) {
 			return
 		default:
 			if start >= 0 {
-				e.tokens.add(hashMasked(v[start:i], foldASCII))
+				e.add(hashMasked(v[start:i], foldASCII))
 				start = -1
 			}
 		}
 	}
 	if start >= 0 {
-		e.tokens.add(hashMasked(v[start:], foldASCII))
+		e.add(hashMasked(v[start:], foldASCII))
 	}
 }
 
@@ -245,6 +260,7 @@ func (e *blockEncoder) tokenizeSlow(v string) {
 		}
 		v = unsafe.String(&e.lower[0], len(e.lower))
 	}
+	e.hasPrev = false
 	query.Tokens(v, e.addToken)
 }
 

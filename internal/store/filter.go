@@ -4,15 +4,19 @@ import "encoding/binary"
 
 // A block's token filter answers "may this block hold token t?" for the
 // tokens of query.Tokens over every value of the block (host, source,
-// origin, raw and every field value). A needle search skips the blocks
-// whose filter says no: that is what keeps it fast over millions of events
-// (see FORMAT.md).
+// raw and every field value), and since format version 2 for the pairs of
+// consecutive tokens of each value (query.Pairs, hashed by hashPair). A
+// needle search skips the blocks whose filter says no: that is what keeps
+// it fast over millions of events (see FORMAT.md). Pairs are what let an
+// IP address or a phrase skip blocks: its tokens (198, 51, 100, 237) are
+// in nearly every block, its pairs are not.
 //
 // The filter is a split-block Bloom filter as Parquet defines it: 32-byte
 // buckets of eight 32-bit words; a token's XXH64 hash picks one bucket with
 // its high 32 bits and sets one bit in each word from its low 32 bits. One
 // bucket per token keeps a probe to one cache line; at filterBitsPerToken
-// bits per distinct token, about 0.5% of absent tokens pass.
+// bits per distinct entry (token or pair: the filter is sized for both),
+// about 0.5% of absent entries pass.
 
 const (
 	filterBucketBytes  = 32

@@ -8,17 +8,20 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/query"
 )
 
-// tokenHashes returns the sorted distinct token hashes the encoder gives v.
+// tokenHashes returns the distinct token and pair hashes the encoder
+// gives v.
 func tokenHashes(e *blockEncoder, v string) []uint64 {
 	e.tokens = tokenSet{}
 	e.tokenize(v)
 	return e.tokens.appendHashes(nil)
 }
 
-// queryHashes returns the same from query.Tokens itself.
+// queryHashes returns the same from query.Tokens and query.Pairs
+// themselves, hashed as a search hashes prefilter entries.
 func queryHashes(v string) []uint64 {
 	var s tokenSet
-	query.Tokens(v, func(tok string) { s.add(hashToken(tok)) })
+	query.Tokens(v, func(tok string) { s.add(hashEntry(tok)) })
+	query.Pairs(v, func(a, b string) { s.add(hashEntry(query.Pair(a, b))) })
 	return s.appendHashes(nil)
 }
 
@@ -36,7 +39,7 @@ func TestTokenizeAgreesWithQuery(t *testing.T) {
 	f := func(v string) {
 		t.Helper()
 		if got, want := tokenHashes(e, v), queryHashes(v); !sameHashes(got, want) {
-			t.Errorf("tokens of %q differ from query.Tokens'", v)
+			t.Errorf("tokens of %q differ from query.Tokens' and Pairs'", v)
 		}
 	}
 	f("")
@@ -48,6 +51,9 @@ func TestTokenizeAgreesWithQuery(t *testing.T) {
 	f("\xff\xfeAB\xc3")
 	f("ÀÉÎõü ΣΑΣ σας")
 	f("A\u0301B") // a combining mark inside a token
+	f("198.51.100.237 ::ffff:198.51.100.237")
+	f("ab ab ab")       // a pair of a token with itself
+	f("ab é cd ログオン x") // pairs across the switch to query.Tokens
 	seen := map[string]bool{}
 	g := func(v string) {
 		if !seen[v] {

@@ -2,12 +2,40 @@ package store
 
 import (
 	"math/bits"
+
+	"github.com/kizuki-dev/kizuki/internal/query"
 )
 
 // hashToken is XXH64 with seed 0, written out here because the token
 // filters on disk depend on it bit for bit: it must never change with a
 // dependency's version. (The xxhash inside klauspost/compress is internal.)
 func hashToken(s string) uint64 { return hashMasked(s, 0) }
+
+// hashPair is the filter hash of a pair of tokens (query.Pair): token a
+// immediately followed by token b in one value, from the tokens' hashes,
+// so that indexing a pair costs no more hashing of bytes. The halves are
+// weighted differently (a then b is not b then a) and the sum goes through
+// XXH64's final avalanche, so that the high bits (the filter's bucket)
+// and the low bits (its bits in the bucket) both depend on every bit of
+// both hashes. Like hashToken, it must never change: FORMAT.md gives it.
+func hashPair(a, b uint64) uint64 {
+	h := a*11400714785074694791 + bits.RotateLeft64(b, 31)*14029467366897019727
+	h ^= h >> 33
+	h *= 14029467366897019727
+	h ^= h >> 29
+	h *= 1609587929392839161
+	h ^= h >> 32
+	return h
+}
+
+// hashEntry is the filter hash of a prefilter entry: a token, or a pair
+// of tokens as query.Pair makes it.
+func hashEntry(s string) uint64 {
+	if a, b, ok := query.IsPair(s); ok {
+		return hashPair(hashToken(a), hashToken(b))
+	}
+	return hashToken(s)
+}
 
 // foldASCII, or-ed into every byte of a token of ASCII letters and digits,
 // lower-cases it: the digits already have the 0x20 bit, and it is all

@@ -24,7 +24,8 @@ import (
 // regardless of class, so an old day ends as one part or a few.
 //
 // A merge copies full blocks byte for byte (their checksums checked) and
-// re-encodes only small blocks, gathered into full ones; its memory is a
+// re-encodes only small blocks, gathered into full ones, and the blocks of
+// parts of an older format version (whose filters lack pairs); its memory is a
 // few blocks whatever the parts' size. The merged part is renamed into
 // place before its inputs are deleted; Open removes inputs left by a crash
 // in between (manifest.go).
@@ -170,7 +171,10 @@ func (x *Index) merge(ctx context.Context, run []*part, enc *blockEncoder) (err 
 				return err
 			}
 			e := &p.blocks[bi]
-			if e.rows >= x.opt.BlockEvents/2 || int(e.valueBytes) >= x.opt.BlockBytes/2 {
+			// A full block is copied as it is, but only from a part whose
+			// filters hold pairs: the merged part is written as this
+			// version, so an older part's blocks are re-encoded.
+			if p.pairs && (e.rows >= x.opt.BlockEvents/2 || int(e.valueBytes) >= x.opt.BlockBytes/2) {
 				if err := writeBuilt(); err != nil {
 					return err
 				}

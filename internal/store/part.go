@@ -24,14 +24,24 @@ import (
 // filters are read with pread when a search needs them, and the page
 // cache, not the process, holds what is read often.
 
-// partMagic opens every part file; version 1 of the layout.
+// partMagic opens every part file; version 1 of the layout (which format
+// versions 1 and 2 share).
 const partMagic = "KZIDX\x00\x00\x01"
 
 const (
 	entrySize   = 72
 	trailerSize = 40
 	trailerTag  = "KZI1"
-	partVersion = 1
+
+	// partVersion is the format version this build writes: 2, whose
+	// token filters hold the pairs of consecutive tokens of each value
+	// (query.Pair) besides the tokens. Version 1 has the same layout and
+	// filters of tokens alone: it is still read, and searched without
+	// asking its filters for pairs (part.pairs). The version is in the
+	// trailer; the header's magic names the layout, which has not changed.
+	partVersion = 2
+	// minPartVersion is the oldest version this build reads.
+	minPartVersion = 1
 )
 
 // blockEntry is one block's line in a part's index.
@@ -138,8 +148,8 @@ func (t *trailer) get(b []byte) error {
 	t.blocks = le.Uint32(b[16:])
 	t.version = le.Uint32(b[20:])
 	t.rows = le.Uint64(b[24:])
-	if t.version != partVersion {
-		return fmt.Errorf("part format version %d, this build reads %d", t.version, partVersion)
+	if t.version < minPartVersion || t.version > partVersion {
+		return fmt.Errorf("part format version %d, this build reads %d to %d", t.version, minPartVersion, partVersion)
 	}
 	return nil
 }
@@ -182,6 +192,11 @@ type part struct {
 	maxTime  int64
 	valueLen uint64 // raw and value bytes of its events, before encoding
 	blocks   []blockEntry
+	// pairs says the blocks' token filters hold pairs of tokens as well
+	// (format version 2): a search may ask them for pairs, and a merge may
+	// copy its full blocks as they are. A version 1 part's blocks are
+	// searched on tokens alone and re-encoded when merged.
+	pairs bool
 
 	// refs counts the index's own reference (while the part is live) and
 	// every search reading it. When it drops to zero after the part left

@@ -68,7 +68,7 @@ func readPart(r readerAtCloser, size int64, name string) (*part, error) {
 	if crc32c(idx) != t.indexCRC {
 		return nil, corrupt(t.indexOffset, "index checksum mismatch")
 	}
-	p := &part{name: name, f: r, size: size, blocks: make([]blockEntry, t.blocks)}
+	p := &part{name: name, f: r, size: size, blocks: make([]blockEntry, t.blocks), pairs: t.version >= 2}
 	rows := uint64(0)
 	for i := range p.blocks {
 		e := &p.blocks[i]

@@ -116,7 +116,8 @@ type search struct {
 	matchAll bool
 	names    []string
 	all      bool
-	pf       prefilter
+	pf       prefilter // for parts whose filters hold pairs
+	pfTokens prefilter // pf without the clauses that ask for a pair: for version 1 parts
 	from     int64
 	to       int64 // exclusive; hasTo false: unbounded
 	hasTo    bool
@@ -173,10 +174,19 @@ func (x *Index) Search(ctx context.Context, req Request) (*Result, error) {
 				continue // no token to look for: no constraint on the block
 			}
 			hs := make([]uint64, len(clause))
-			for i, tok := range clause {
-				hs[i] = hashToken(tok)
+			pairs := false
+			for i, entry := range clause {
+				_, _, isPair := query.IsPair(entry)
+				pairs = pairs || isPair
+				hs[i] = hashEntry(entry)
 			}
 			s.pf = append(s.pf, hs)
+			// A filter without pairs cannot say no to a pair, so a
+			// clause that holds one is no constraint on it; the
+			// tokens of the pair have clauses of their own.
+			if !pairs {
+				s.pfTokens = append(s.pfTokens, hs)
+			}
 		}
 		s.agg = q.Aggregation(req.From, req.To) != nil
 	}
@@ -359,12 +369,16 @@ func (w *searchWorker) scan(ctx context.Context, ti int32) error {
 	s := w.s
 	t := &s.tasks[ti]
 	rd := w.rd
-	if t.p != nil && s.pf != nil {
+	pf := s.pf
+	if t.p != nil && !t.p.pairs {
+		pf = s.pfTokens
+	}
+	if t.p != nil && pf != nil {
 		var err error
 		if w.filterBuf, err = t.p.readFilter(w.filterBuf, t.bi); err != nil {
 			return err
 		}
-		if !s.pf.mayMatch(w.filterBuf) {
+		if !pf.mayMatch(w.filterBuf) {
 			w.skipped++
 			return nil
 		}

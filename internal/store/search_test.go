@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -256,4 +257,86 @@ func TestFlushFailure(t *testing.T) {
 	}
 	added = append(added, addAll(t, x, uint64(len(added)), evs[len(added):])...)
 	checkSearch(t, x, added, Request{Limit: maxLimit}, "after recovery")
+}
+
+// TestPairSkipping: an IP address needle is made of tokens (198, 51, 100,
+// 237) that every block holds; only the pairs of consecutive tokens
+// (198 51, 51 100, 100 237) in the filters let the search skip blocks. The
+// answer must still be the brute-force one.
+func TestPairSkipping(t *testing.T) {
+	dir := t.TempDir()
+	x := openTest(t, dir, Options{FlushEvents: 1 << 30, MaxTailBytes: 1 << 40, FlushAge: time.Hour, BlockEvents: 500, NoMerge: true})
+	defer x.Close()
+	evs := synthEvents(20000, t0)
+	// Every block has src=10.0.x.y for every y < 251; these add the
+	// address's tokens to every block's raw lines, in other orders.
+	for i := 0; i < len(evs); i += 50 {
+		evs[i].Raw += " sent=237 recv=198 next=51.100"
+	}
+	evs[777].Set(event.SrcIP, "198.51.100.237")
+	evs[15000].Raw += " from 198.51.100.237 port 22"
+	evs[16000].Set(event.DstIP, "::ffff:198.51.100.237") // the same address, IPv4-mapped
+	evs[17000].SetExtra("Message", "Failed password for root from 203.0.113.5")
+	added := addAll(t, x, 0, evs)
+	if err := x.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := x.Stats().Blocks; n != 40 {
+		t.Fatalf("%d blocks, want 40", n)
+	}
+	f := func(q string, wantTotal int64, maxBlocks int) {
+		t.Helper()
+		res := checkSearch(t, x, added, Request{Query: mustParse(t, q)}, q)
+		if res.Total != wantTotal || res.Scanned.Blocks > maxBlocks || res.Scanned.BlocksSkipped != 40-res.Scanned.Blocks {
+			t.Errorf("%q: total %d, scanned %+v; want total %d, at most %d blocks read", q, res.Total, res.Scanned, wantTotal, maxBlocks)
+		}
+	}
+	// The tokens alone are in every block: nothing is skipped.
+	f("198 51 100 237", 401, 40)
+	f("198.51.100.237", 3, 3)
+	f(`"198 51 100 237"`, 3, 3)
+	// An address field asks for each pair or ffff (the address may be
+	// written IPv4-mapped in hex): the blocks of the three events.
+	f("src_ip:198.51.100.237", 1, 3)
+	f("dst_ip:198.51.100.237", 1, 3)
+	f(`"failed password for root"`, 1, 1)
+	f(`Message:"*password for root*"`, 1, 3)
+	f("for", 1, 3)
+	f("198.51.100.237 OR absentword", 3, 3)
+	f("src_ip:198.51.100.0/24", 1, 40) // a prefix asks for no pair
+}
+
+// TestMergeV1Part merges a version 1 part (filters without pairs) with a
+// new one: its full blocks must be re-encoded, not copied, so that the
+// merged part, of the current version, has pairs in every filter.
+func TestMergeV1Part(t *testing.T) {
+	dir := t.TempDir()
+	ents, err := os.ReadDir(filepath.Join("testdata", "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		copyFile(t, filepath.Join("testdata", "v1", e.Name()), filepath.Join(dir, e.Name()))
+	}
+	x := openTest(t, dir, Options{FlushEvents: 1 << 30, MaxTailBytes: 1 << 40, FlushAge: time.Hour, BlockEvents: 100, MergeFanIn: 4, NoMerge: true})
+	defer x.Close()
+	old := synthEvents(250, t0)
+	added := make([]indexed, len(old))
+	for i, ev := range old {
+		added[i] = indexed{seq: 1000 + uint64(i), ev: ev}
+	}
+	added = append(added, addAll(t, x, 1250, synthEvents(250, t0.Add(10*time.Minute)))...)
+	if err := x.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := mergeAll(t, x, t0.Add(time.Hour)); n != 1 || len(x.parts) != 1 || !x.parts[0].pairs {
+		t.Fatalf("%d merges, %d parts; want one part with pairs", n, len(x.parts))
+	}
+	for _, q := range []string{"", "10.0.3.3", "src_ip:10.0.3.3", `"action=deny user=u007"`, "mail.example.jp", "zone:repeated"} {
+		checkSearch(t, x, added, Request{Query: mustParse(t, q), Limit: maxLimit}, q)
+	}
+	res := checkSearch(t, x, added, Request{Query: mustParse(t, "10.0.3.3")}, "10.0.3.3")
+	if res.Scanned.BlocksSkipped == 0 {
+		t.Errorf("10.0.3.3: no block skipped in the merged part: %+v", res.Scanned)
+	}
 }
