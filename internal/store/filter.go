@@ -7,7 +7,7 @@ import "encoding/binary"
 // raw and every field value), and since format version 2 for the pairs of
 // consecutive tokens of each value (query.Pairs, hashed by hashPair). A
 // needle search skips the blocks whose filter says no: that is what keeps
-// it fast over millions of events (see FORMAT.md). Pairs are what let an
+// it fast over millions of events (see docs/formats/index.md). Pairs are what let an
 // IP address or a phrase skip blocks: its tokens (198, 51, 100, 237) are
 // in nearly every block, its pairs are not.
 //

@@ -27,7 +27,7 @@ func TestFormatV2(t *testing.T) { testFormat(t, "v2", 2, *update) }
 // synthetic events) and checks every event against the golden JSON: a
 // change to the writer that would make old parts read differently fails
 // here. Regenerate only for a deliberate format change, together with
-// FORMAT.md and the version number.
+// docs/formats/index.md and the version number.
 func testFormat(t *testing.T, name string, version uint32, regen bool) {
 	src := filepath.Join("testdata", name)
 	golden := filepath.Join("testdata", name+".golden.jsonl")

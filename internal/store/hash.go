@@ -17,7 +17,7 @@ func hashToken(s string) uint64 { return hashMasked(s, 0) }
 // weighted differently (a then b is not b then a) and the sum goes through
 // XXH64's final avalanche, so that the high bits (the filter's bucket)
 // and the low bits (its bits in the bucket) both depend on every bit of
-// both hashes. Like hashToken, it must never change: FORMAT.md gives it.
+// both hashes. Like hashToken, it must never change: docs/formats/index.md gives it.
 func hashPair(a, b uint64) uint64 {
 	h := a*11400714785074694791 + bits.RotateLeft64(b, 31)*14029467366897019727
 	h ^= h >> 33

@@ -11,7 +11,7 @@
 // answered from, and Next says where the follower must resume.
 //
 // The shape follows VictoriaLogs' lib/logstorage: parts of blocks, columns
-// per field, a token filter per block; FORMAT.md gives the byte layout.
+// per field, a token filter per block; docs/formats/index.md gives the byte layout.
 // One file per concept: block*.go (rows in memory and their stored form),
 // column.go (column encodings), filter.go (token filters), part*.go (part
 // files), tail.go (the newest events and the flusher), merge.go,

@@ -13,7 +13,7 @@ import (
 )
 
 // A part is one immutable file of the index holding the events of a range
-// of journal sequence numbers, in blocks (FORMAT.md has the byte layout):
+// of journal sequence numbers, in blocks (docs/formats/index.md has the byte layout):
 //
 //	header | block 0 body, block 0 filter | block 1 ... | index | trailer
 //
