@@ -217,47 +217,36 @@ func TestServeSearch(t *testing.T) {
 	check("after reindex")
 }
 
-func countLines(b []byte) int {
-	n := 0
+// countWhere counts the lines of b for which keep says yes.
+func countWhere(b []byte, keep func(line string) bool) int64 {
+	var n int64
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(l) != "" {
+		if keep(l) {
 			n++
 		}
 	}
 	return n
+}
+
+func countLines(b []byte) int {
+	return int(countWhere(b, func(l string) bool { return strings.TrimSpace(l) != "" }))
 }
 
 func countContaining(b []byte, s string) int64 {
-	var n int64
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, s) {
-			n++
-		}
-	}
-	return n
+	return countWhere(b, func(l string) bool { return strings.Contains(l, s) })
 }
 
 func countPrefix(b []byte, p string) int64 {
-	var n int64
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, p) {
-			n++
-		}
-	}
-	return n
+	return countWhere(b, func(l string) bool { return strings.HasPrefix(l, p) })
 }
 
 // countTokenLines counts the lines holding tok as a whole token.
 func countTokenLines(b []byte, tok string) int64 {
-	var n int64
-	for _, l := range strings.Split(string(b), "\n") {
+	return countWhere(b, func(l string) bool {
 		found := false
 		query.Tokens(l, func(t string) { found = found || t == tok })
-		if found {
-			n++
-		}
-	}
-	return n
+		return found
+	})
 }
 
 // An indicator list sent over the API is retro-hunted over what is already
