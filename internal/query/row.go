@@ -25,6 +25,20 @@ type Row interface {
 	Each(fn func(name, value string) bool)
 }
 
+// FoldRow is what a Row may add so that a field term whose exact name the
+// row lacks (the case-insensitive fallback: commandline: finding
+// CommandLine) reads only the attributes whose names fit, instead of every
+// value through Each: a stored row then decodes no column when none of its
+// block's names fits, which is the common case.
+type FoldRow interface {
+	Row
+	// EachFold calls fn with the value of every attribute whose name
+	// equals name ignoring case but not exactly, in Each's order and with
+	// Each's values (host, source and raw only when not empty), until fn
+	// returns false.
+	EachFold(name string, fn func(value string) bool)
+}
+
 // EventRow returns the Row of an event. It does not allocate (a
 // one-pointer struct is stored in the interface as is), and Match reads
 // the event directly instead of through the interface.
@@ -224,13 +238,20 @@ func (t target) anyFold(f *fieldRef, p pred) bool {
 		return found
 	}
 	found := false
-	t.row.Each(func(k, v string) bool {
-		if k == f.name || !strings.EqualFold(k, f.name) || (v == "" && attrOf(k) != attrField) {
-			return true
-		}
-		found = p.test(v)
-		return !found
-	})
+	if fr, ok := t.row.(FoldRow); ok {
+		fr.EachFold(f.name, func(v string) bool {
+			found = p.test(v)
+			return !found
+		})
+	} else {
+		t.row.Each(func(k, v string) bool {
+			if k == f.name || !strings.EqualFold(k, f.name) || (v == "" && attrOf(k) != attrField) {
+				return true
+			}
+			found = p.test(v)
+			return !found
+		})
+	}
 	if !found && f.foldOrigin {
 		if v, ok := t.row.Get("origin"); ok && p.test(v) {
 			return true

@@ -163,6 +163,12 @@ type blockReader struct {
 
 	err error // the first failed lazy load (see need)
 	all bool  // every column is loaded
+
+	// The last name foldsTo was asked about in this block, and its answer.
+	foldName  string
+	foldNames []string
+	foldSlow  bool
+	foldKnown bool
 }
 
 func newBlockReader(dec *zstd.Decoder) *blockReader {
@@ -175,6 +181,7 @@ func (r *blockReader) resetTail(b *block) {
 	r.p, r.e, r.bi = nil, nil, -1
 	r.b = *b
 	r.byName = nil
+	r.foldKnown = false
 	r.inShape = r.inShape[:0]
 	r.resetPos()
 	r.err = nil
@@ -192,6 +199,7 @@ func (r *blockReader) reset(p *part, bi int) error {
 	r.err = nil
 	r.all = false
 	r.byName = nil
+	r.foldKnown = false
 	r.inShape = r.inShape[:0]
 	e := r.e
 	var err error

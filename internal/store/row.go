@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"time"
 
 	"github.com/kizuki-dev/kizuki/internal/event"
@@ -103,4 +104,68 @@ func (c *rowCursor) Each(fn func(name, value string) bool) {
 			}
 		}
 	}
+}
+
+// EachFold is query.FoldRow: the values of the attributes whose names equal
+// name ignoring case but not exactly. Only the columns of those names are
+// read: none when no column name of the block fits (the usual case: the
+// row simply lacks the field). A block with several format-specific names
+// that fit (User and USER, or a repeated name) goes through Each, whose
+// order decides which comes first.
+func (c *rowCursor) EachFold(name string, fn func(value string) bool) {
+	names, slow := c.r.foldsTo(name)
+	if slow {
+		c.Each(func(k, v string) bool {
+			if k == name || !strings.EqualFold(k, name) || (v == "" && (k == "host" || k == "source" || k == "raw")) {
+				return true
+			}
+			return fn(v)
+		})
+		return
+	}
+	for _, n := range names {
+		if v, ok := c.Get(n); ok && !fn(v) {
+			return
+		}
+	}
+}
+
+// foldsTo returns the attribute names of the block (host, source, raw, the
+// common fields', the extras') that equal name ignoring case but not
+// exactly, in Each's order, or slow when more than one extra fits (or one
+// is repeated): Each must then be read. The answer for the last name is
+// kept for the block.
+func (r *blockReader) foldsTo(name string) (names []string, slow bool) {
+	if r.foldKnown && r.foldName == name {
+		return r.foldNames, r.foldSlow
+	}
+	fits := func(n string) bool { return n != name && strings.EqualFold(n, name) }
+	names = r.foldNames[:0]
+	for _, a := range [...]string{"host", "source", "raw"} {
+		if fits(a) {
+			names = append(names, a)
+		}
+	}
+	for k := range event.NumKeys {
+		if kn := event.Key(k).String(); fits(kn) {
+			names = append(names, kn)
+		}
+	}
+	extras := 0
+	for i := range r.b.extras {
+		if n := r.b.extras[i].name; fits(n) {
+			extras++
+			if extras == 1 {
+				names = append(names, n)
+			}
+		}
+	}
+	for i := range r.b.unknown {
+		if n := r.b.unknown[i].name; fits(n) {
+			extras++
+			names = append(names, n)
+		}
+	}
+	r.foldName, r.foldNames, r.foldSlow, r.foldKnown = name, names, extras > 1, true
+	return names, extras > 1
 }

@@ -340,3 +340,42 @@ func TestMergeV1Part(t *testing.T) {
 		t.Errorf("10.0.3.3: no block skipped in the merged part: %+v", res.Scanned)
 	}
 }
+
+// Field terms whose exact name a row lacks fall back to names equal
+// ignoring case (commandline: finds CommandLine); over stored rows that
+// fallback reads only blocks with such a name (EachFold). The answers,
+// filters and group-bys alike, are those of the events themselves.
+func TestCaseFoldedFields(t *testing.T) {
+	evs := loadReal(t)
+	x := openTest(t, t.TempDir(), Options{BlockEvents: 512})
+	defer x.Close()
+	added := addAll(t, x, 0, evs)
+	if err := x.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"commandline:*powershell*", "IMAGE:*\\\\cmd.exe", "user:administrator", "EVENTID:4688",
+		"targetusername:* -TargetUserName:*", "| stats count by commandline", "SOURCE:evtx | stats count by image",
+	} {
+		checkSearch(t, x, added, Request{Query: mustParse(t, q), Limit: 50}, q)
+	}
+	if got := checkSearch(t, x, added, Request{Query: mustParse(t, "commandline:*powershell*"), Limit: 1}, "count"); got.Total == 0 {
+		t.Error("no event with a PowerShell command line: the test checks nothing")
+	}
+	// Two names that fit in one block (and one event), and a repeated one:
+	// Each's order decides which value a group-by takes.
+	var more []*event.Event
+	for i, names := range [][]string{{"User", "USER"}, {"USER"}, {"User", "User"}, {"uSeR"}} {
+		ev := synthEvents(1, t0.Add(time.Duration(i)*time.Second))[0]
+		for j, n := range names {
+			ev.AppendExtra(n, fmt.Sprintf("u%d-%d", i, j))
+		}
+		more = append(more, ev)
+	}
+	y := openTest(t, t.TempDir(), Options{})
+	defer y.Close()
+	extra := addAll(t, y, 0, more)
+	for _, q := range []string{"user:u0-1", "user:u2-1", "user:u3-0", "| stats count by user", "user:*"} {
+		checkSearch(t, y, extra, Request{Query: mustParse(t, q), Limit: 10}, q)
+	}
+}
