@@ -120,6 +120,7 @@ func TestServeSearch(t *testing.T) {
 		"source:squid-combined":          int64(nProxy),
 		"source:netscreen":               int64(nFW),
 		"backupd":                        nLogger,
+		"source:syslog process:backupd":  nLogger, // no known format: its syslog header's parts
 		`"backup job 7 finished"`:        1,
 		"kizukitesthost AND NOT backupd": 0,
 		"ctldl":                          countTokenLines(proxy, "ctldl"),

@@ -169,7 +169,7 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 		case err != nil:
 			return fmt.Errorf("indexing record %d: %w", rec.Seq, err)
 		}
-		if parsed && ix.opt.Tracker != nil {
+		if ev.Source != "" && ix.opt.Tracker != nil { // its own time: a format's, or a syslog header's
 			ix.opt.Tracker.ObserveTime(rec.Origin, ev.Time, rec.Received)
 		}
 		ix.done(rec, parsed)

@@ -25,6 +25,7 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/health"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/parse"
+	"github.com/kizuki-dev/kizuki/internal/parse/syslog"
 )
 
 // Bounds of what is remembered per sender: past maxSenders senders,
@@ -59,7 +60,9 @@ func NewParser(reg *parse.Registry, loc *time.Location) *Parser {
 // read it. Either way ev has the record's raw text (without a syslog PRI),
 // its origin (rec.Origin, with the record's sequence number) and a time
 // (the event's own, or the time it was received); an unparsed record gets
-// the sender's address as host. ev's strings are copies: rec may be reused.
+// the sender's address as host, or, when it has a syslog header, source
+// "syslog" and that header's time, host and program (syslogFallback). ev's
+// strings are copies: rec may be reused.
 func (p *Parser) Parse(rec journal.Record, ev *event.Event) bool {
 	return p.ParseIf(rec, ev, nil)
 }
@@ -68,6 +71,7 @@ func (p *Parser) Parse(rec journal.Record, ev *event.Event) bool {
 // whose format want refuses is not parsed (and reported as not parsed).
 func (p *Parser) ParseIf(rec journal.Record, ev *event.Event, want func(format string) bool) bool {
 	ev.Reset()
+	p.pc.RefTime = rec.Received
 	line := StripPRI(rec.Raw)
 	fp := p.parserFor(rec, line)
 	ev.Raw = string(line)
@@ -77,7 +81,6 @@ func (p *Parser) ParseIf(rec journal.Record, ev *event.Event, want func(format s
 	}
 	if fp != nil {
 		ev.Source = fp.Name()
-		p.pc.RefTime = rec.Received
 		if fp.Parse(line, ev, p.pc) == nil {
 			return true
 		}
@@ -87,7 +90,31 @@ func (p *Parser) ParseIf(rec journal.Record, ev *event.Event, want func(format s
 	}
 	ev.Time = rec.Received.UTC()
 	_, ev.Host = health.ParseOrigin(rec.Origin)
+	if want == nil {
+		p.syslogFallback(rec, ev)
+	}
 	return false
+}
+
+// syslogFallback gives a record of no known format that has a syslog
+// header (sshd, cron, kernel, any daemon) that header's parts, so that it
+// can be searched by host, program and time (source:syslog process:sshd)
+// and its sender's clock compared: its time, host, the program as
+// process, and pid and message as fields. It stays unparsed for detection.
+func (p *Parser) syslogFallback(rec journal.Record, ev *event.Event) {
+	h, err := syslog.Parse(bytes.TrimRight(rec.Raw, "\r\n"), p.pc)
+	if err != nil || h.Time.IsZero() {
+		return
+	}
+	ev.Source, ev.Time = "syslog", h.Time
+	if h.Host != "" {
+		ev.Host = h.Host
+	}
+	ev.Set(event.Process, h.Program)
+	if h.PID != "" {
+		ev.SetExtra("pid", h.PID)
+	}
+	ev.SetExtra("message", string(h.Msg))
 }
 
 // parserFor picks the record's format, nil when none fits.

@@ -43,6 +43,12 @@ func TestParse(t *testing.T) {
 	f(journal.Record{Seq: 9, Received: received, Origin: "syslog-udp 127.0.0.1:5514 <- 10.0.0.9:514",
 		Raw: []byte("<13>hello, this is not a known format")},
 		false, "", "10.0.0.9", "2015-02-02T00:00:00.000Z", nil)
+	// A syslog line of no known format (Linux loghub's sshd): its header's
+	// time, host and program, still not parsed for detection.
+	f(journal.Record{Seq: 10, Received: received, Origin: "syslog-udp 127.0.0.1:5514 <- 10.0.0.9:514",
+		Raw: []byte("<38>Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4\n")},
+		false, "syslog", "combo", "2014-06-14T15:16:01.000Z", map[string]string{"process": "sshd(pam_unix)", "pid": "19939",
+			"message": "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4"})
 }
 
 func TestStripPRI(t *testing.T) {
@@ -68,10 +74,10 @@ func TestRelayOfSeveralFormats(t *testing.T) {
 	mail := "<22>2015-02-02T06:39:15.466251+09:00 mail-server postfix/smtpd[16466]: connect from smtp.seminar-info.jp[202.214.86.35]"
 	fw := `<13>2015-02-02T06:39:18.807251+09:00 192.168.1.1 ns208-master: NetScreen device_id=ns208-master  [Root]system-notification-00257(traffic): start_time="2015-02-02 06:39:15" duration=3 policy_id=5 service=smtp proto=6 src zone=Untrust dst zone=DMZ action=Permit sent=2066 rcvd=1244 src=202.214.86.35 dst=192.168.1.25 src_port=52312 dst_port=25 session_id=1011`
 	other := "<13>Feb  2 06:40:00 web01 cron[123]: (root) CMD (run-parts /etc/cron.hourly)"
-	for i, c := range []struct{ raw, source string }{{mail, "postfix"}, {fw, "netscreen"}, {other, ""}, {mail, "postfix"}, {fw, "netscreen"}, {mail, "postfix"}} {
+	for i, c := range []struct{ raw, source string }{{mail, "postfix"}, {fw, "netscreen"}, {other, "syslog"}, {mail, "postfix"}, {fw, "netscreen"}, {mail, "postfix"}} {
 		var ev event.Event
 		parsed := p.Parse(journal.Record{Seq: journal.Seq(i), Origin: relay, Raw: []byte(c.raw)}, &ev)
-		if ev.Source != c.source || parsed != (c.source != "") {
+		if ev.Source != c.source || parsed != (c.source != "syslog") {
 			t.Errorf("record %d: source %q (parsed %v), want %q", i, ev.Source, parsed, c.source)
 		}
 	}
