@@ -19,13 +19,18 @@ package records
 
 import (
 	"bytes"
+	"slices"
 	"time"
+
+	gosyslog "github.com/leodido/go-syslog/v4"
+	sysauto "github.com/leodido/go-syslog/v4/auto"
+	"github.com/leodido/go-syslog/v4/rfc3164"
+	"github.com/leodido/go-syslog/v4/rfc5424"
 
 	"github.com/kizuki-dev/kizuki/internal/event"
 	"github.com/kizuki-dev/kizuki/internal/health"
 	"github.com/kizuki-dev/kizuki/internal/journal"
 	"github.com/kizuki-dev/kizuki/internal/parse"
-	"github.com/kizuki-dev/kizuki/internal/parse/syslog"
 )
 
 // Bounds of what is remembered per sender: past maxSenders senders,
@@ -45,6 +50,7 @@ type Parser struct {
 	reg      *parse.Registry
 	bySender map[string]*sender
 	pc       *parse.Context
+	sys      gosyslog.Machine // the syslog fallback's parser, made on first use
 }
 
 // NewParser returns a Parser using the formats of reg; times without a
@@ -96,25 +102,88 @@ func (p *Parser) ParseIf(rec journal.Record, ev *event.Event, want func(format s
 	return false
 }
 
-// syslogFallback gives a record of no known format that has a syslog
-// header (sshd, cron, kernel, any daemon) that header's parts, so that it
-// can be searched by host, program and time (source:syslog process:sshd)
-// and its sender's clock compared: its time, host, the program as
-// process, and pid and message as fields. It stays unparsed for detection.
+// syslogFallback gives a record of no known format that is a syslog
+// message (sshd, cron, the kernel, any daemon; RFC 3164 or 5424, read by
+// leodido/go-syslog) that message's parts, so that it can be searched by
+// host, program, severity and time (source:syslog process:sshd) and its
+// sender's clock compared: its time, host, the program as process, and
+// pid, msgid, facility, severity, message and RFC 5424 structured data
+// (as ID.param) as fields. It stays unparsed for detection.
 func (p *Parser) syslogFallback(rec journal.Record, ev *event.Event) {
-	h, err := syslog.Parse(bytes.TrimRight(rec.Raw, "\r\n"), p.pc)
-	if err != nil || h.Time.IsZero() {
+	if p.sys == nil {
+		p.sys = sysauto.NewMachine(sysauto.WithRFC3164Options(
+			rfc3164.WithYear(refYear{p}), rfc3164.WithTimezone(p.pc.Location)))
+	}
+	msg, err := p.sys.Parse(bytes.TrimRight(rec.Raw, "\r\n"))
+	if err != nil || msg == nil {
 		return
 	}
-	ev.Source, ev.Time = "syslog", h.Time
-	if h.Host != "" {
-		ev.Host = h.Host
+	var base *gosyslog.Base
+	var sd *map[string]map[string]string
+	yearless := false
+	switch m := msg.(type) {
+	case *rfc3164.SyslogMessage:
+		base, yearless = &m.Base, true
+	case *rfc5424.SyslogMessage:
+		base, sd = &m.Base, m.StructuredData
+	default:
+		return
 	}
-	ev.Set(event.Process, h.Program)
-	if h.PID != "" {
-		ev.SetExtra("pid", h.PID)
+	if base.Timestamp == nil || base.Message == nil {
+		return
 	}
-	ev.SetExtra("message", string(h.Msg))
+	t := base.Timestamp.UTC()
+	if ref := p.pc.RefTime; yearless && !ref.IsZero() && t.After(ref.Add(24*time.Hour)) {
+		t = t.AddDate(-1, 0, 0) // a year-less time of December read in January
+	}
+	ev.Source, ev.Time = "syslog", t
+	str := func(s *string) string {
+		if s == nil || *s == "-" {
+			return ""
+		}
+		return *s
+	}
+	if h := str(base.Hostname); h != "" {
+		ev.Host = h
+	}
+	ev.Set(event.Process, str(base.Appname))
+	for _, f := range []struct{ k, v string }{{"pid", str(base.ProcID)}, {"msgid", str(base.MsgID)},
+		{"facility", str(msg.FacilityLevel())}, {"severity", str(msg.SeverityLevel())}} {
+		if f.v != "" {
+			ev.SetExtra(f.k, f.v)
+		}
+	}
+	if sd != nil {
+		ids := make([]string, 0, len(*sd))
+		for id := range *sd {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			params := (*sd)[id]
+			names := make([]string, 0, len(params))
+			for n := range params {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			for _, n := range names {
+				ev.SetExtra(id+"."+n, params[n])
+			}
+		}
+	}
+	ev.SetExtra("message", *base.Message)
+}
+
+// refYear is the year given to RFC 3164 times, which have none: the year
+// of the record's arrival (a time then past its arrival is moved a year
+// back, as the format parsers do).
+type refYear struct{ p *Parser }
+
+func (y refYear) Apply() int {
+	if t := y.p.pc.RefTime; !t.IsZero() {
+		return t.Year()
+	}
+	return time.Now().Year()
 }
 
 // parserFor picks the record's format, nil when none fits.

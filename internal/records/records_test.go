@@ -49,6 +49,11 @@ func TestParse(t *testing.T) {
 		Raw: []byte("<38>Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4\n")},
 		false, "syslog", "combo", "2014-06-14T15:16:01.000Z", map[string]string{"process": "sshd(pam_unix)", "pid": "19939",
 			"message": "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4"})
+	// RFC 5424's own example, with structured data.
+	f(journal.Record{Seq: 11, Received: received, Origin: "syslog-tls 127.0.0.1:6514 <- 10.0.0.9:40000",
+		Raw: []byte(`<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] An application event log entry...`)},
+		false, "syslog", "mymachine.example.com", "2003-10-11T22:14:15.003Z", map[string]string{"process": "evntslog", "msgid": "ID47",
+			"severity": "notice", "facility": "local4", "exampleSDID@32473.eventID": "1011", "message": "An application event log entry..."})
 }
 
 func TestStripPRI(t *testing.T) {
