@@ -1,5 +1,3 @@
-//go:build !unix
-
 package journal
 
 import (
@@ -7,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"syscall"
 
 	"github.com/kizuki-dev/kizuki/internal/fsutil"
 )
@@ -23,12 +20,4 @@ func lockDir(dir string) (io.Closer, error) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	return l, nil
-}
-
-// syncDir is a no-op where directories cannot be fsynced (Windows).
-func syncDir(string) error { return nil }
-
-// diskFull reports whether err means the file system has no room left.
-func diskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC)
 }
