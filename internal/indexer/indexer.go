@@ -70,15 +70,7 @@ func lagBound(i int) time.Duration {
 // Source is the journal an indexer follows: a *journal.Journal open for
 // appending (kizuki serve), or Dir, a journal's folder read as it is
 // (kizuki reindex and search --data, with the server stopped).
-type Source interface {
-	NewReader(from journal.Seq) (*journal.Reader, error)
-}
-
-// resumer is a Source that can resume where its last reader stopped
-// (*journal.Journal): a poll then reads only the new blocks.
-type resumer interface {
-	ResumeReader(c journal.Cursor) (*journal.Reader, error)
-}
+type Source = journal.Opener
 
 // Dir reads the journal in a folder without opening it for appending.
 type Dir string
@@ -95,8 +87,7 @@ type Indexer struct {
 	p   *records.Parser
 	opt Options
 
-	cur    journal.Cursor // where the last reader stopped
-	hasCur bool
+	follow journal.Follower
 
 	mu    sync.Mutex
 	stats Stats
@@ -133,14 +124,7 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 	ix.mu.Lock()
 	from := ix.stats.Next
 	ix.mu.Unlock()
-	var r *journal.Reader
-	var err error
-	if rs, ok := ix.j.(resumer); ok && ix.hasCur && ix.cur.Seq() == from {
-		r, err = rs.ResumeReader(ix.cur)
-	} else {
-		r, err = ix.j.NewReader(from)
-	}
-	ix.hasCur = false
+	r, err := ix.follow.Open(ix.j, from)
 	if err != nil {
 		return fmt.Errorf("reading the journal from record %d: %w", from, err)
 	}
@@ -152,7 +136,7 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 		}
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			ix.cur, ix.hasCur = r.Cursor()
+			ix.follow.Stopped(r)
 			return nil
 		}
 		if err != nil {

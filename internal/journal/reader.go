@@ -51,9 +51,6 @@ type Cursor struct {
 	ok  bool
 }
 
-// Seq is the number of the record a reader resumed at c reads first.
-func (c Cursor) Seq() Seq { return c.seq }
-
 // Cursor returns where a reader that returned io.EOF stopped; false when
 // it did not stop at the end of what it could see.
 func (r *Reader) Cursor() (Cursor, bool) {
@@ -62,6 +59,35 @@ func (r *Reader) Cursor() (Cursor, bool) {
 	}
 	return r.end, true
 }
+
+// Opener is what a polling loop reads from: a *Journal open for appending,
+// or a journal's folder read as it is (see NewReader).
+type Opener interface {
+	NewReader(from Seq) (*Reader, error)
+}
+
+// Follower opens the readers of one polling loop (the index, each live
+// detection): resumed where the loop's last reader stopped when it asks
+// for the record after it and reads an open *Journal, so that a poll reads
+// only the new blocks instead of skipping from the start of the segment.
+// Not for concurrent use.
+type Follower struct {
+	cur Cursor
+	ok  bool
+}
+
+// Open returns a reader of src's records from from on.
+func (f *Follower) Open(src Opener, from Seq) (*Reader, error) {
+	resume := f.ok && f.cur.seq == from
+	f.ok = false
+	if j, isJournal := src.(*Journal); isJournal && resume {
+		return j.ResumeReader(f.cur)
+	}
+	return src.NewReader(from)
+}
+
+// Stopped notes where r stopped, once it returned io.EOF.
+func (f *Follower) Stopped(r *Reader) { f.cur, f.ok = r.Cursor() }
 
 // ResumeReader reads the committed records from where an earlier reader
 // stopped (c, from its Cursor). When c's segment is gone (retention), it

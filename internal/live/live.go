@@ -101,7 +101,7 @@ type Options struct {
 // JPCERT analyses on its records.
 type Detector struct {
 	// follow and parser belong to the Sigma and indicator loop (catchUp).
-	follow follower
+	follow journal.Follower
 	parser *recordParser
 
 	j     *journal.Journal
@@ -291,7 +291,7 @@ func (d *Detector) catchUp(ctx context.Context, m *sigma.Matcher) error {
 	if d.j.Stats().NextSeq <= from {
 		return nil // nothing new: no reader (each opens a segment and a decoder)
 	}
-	r, err := d.follow.open(d.j, from)
+	r, err := d.follow.Open(d.j, from)
 	if err != nil {
 		return err
 	}
@@ -304,7 +304,7 @@ func (d *Detector) catchUp(ctx context.Context, m *sigma.Matcher) error {
 	for ctx.Err() == nil {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			d.follow.stopped(r)
+			d.follow.Stopped(r)
 			return nil
 		}
 		if err != nil {

@@ -106,7 +106,7 @@ const mondayEpoch = 4 * 86400
 
 // tier is one series of analysis windows, run by one goroutine.
 type tier struct {
-	follow follower
+	follow journal.Follower
 	jp     *jpcertRun
 	name   string
 	window time.Duration
@@ -236,7 +236,7 @@ func (t *tier) catchUp(ctx context.Context) error {
 	if js.NextSeq <= t.next {
 		return nil // nothing new: no reader (each opens a segment and a decoder)
 	}
-	r, err := t.follow.open(t.jp.d.j, t.next)
+	r, err := t.follow.Open(t.jp.d.j, t.next)
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ func (t *tier) catchUp(ctx context.Context) error {
 	for ctx.Err() == nil {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			t.follow.stopped(r)
+			t.follow.Stopped(r)
 			return nil
 		}
 		if err != nil {
