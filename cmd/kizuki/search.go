@@ -34,19 +34,29 @@ func indexDir(data string) string { return filepath.Join(data, "index") }
 // the index under a running server.
 const indexLockName = "LOCK"
 
-// openIndex takes the index lock of a data directory and opens its index.
-// The closer releases both (flushing what the index holds in memory).
-func openIndex(data string, logf func(string, ...any)) (*store.Index, func() error, error) {
+// openIndex takes the index lock of a data directory and opens its index;
+// with wipe, the old index is removed first, under the lock (reindex). The
+// closer releases both (flushing what the index holds in memory).
+func openIndex(data string, wipe bool, logf func(string, ...any)) (*store.Index, func() error, error) {
 	dir := indexDir(data)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("index: %w", err)
 	}
 	lock, err := fsutil.Lock(filepath.Join(dir, indexLockName))
 	if errors.Is(err, fsutil.ErrLocked) {
+		if wipe {
+			return nil, nil, fmt.Errorf("the index of %s is in use by a running kizuki serve: stop it first", data)
+		}
 		return nil, nil, fmt.Errorf("the index of %s is in use by a running kizuki serve: ask the server (--server URL) instead", data)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("index: %w", err)
+	}
+	if wipe {
+		if err := removeIndexFiles(dir); err != nil {
+			lock.Close()
+			return nil, nil, err
+		}
 	}
 	x, err := store.Open(dir, store.Options{Logf: logf})
 	if err != nil {
@@ -58,6 +68,22 @@ func openIndex(data string, logf func(string, ...any)) (*store.Index, func() err
 		lock.Close()
 		return err
 	}, nil
+}
+
+// removeIndexFiles removes everything in the index folder but its lock.
+func removeIndexFiles(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("removing the old index: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() != indexLockName {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("removing the old index: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 func newSearch() *cobra.Command {
@@ -207,7 +233,7 @@ func localSearch(ctx context.Context, data string, req api.SearchRequest, logf f
 	if _, err := os.Stat(journalDir(data)); err != nil {
 		return nil, fmt.Errorf("--data %s: no journal there (%w)", data, err)
 	}
-	x, closeIndex, err := openIndex(data, logf)
+	x, closeIndex, err := openIndex(data, false, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -308,33 +334,8 @@ fields, or if the index was damaged. The server must be stopped.`,
 				return fmt.Errorf("--data %s: no journal there (%w)", data, err)
 			}
 			start := time.Now()
-			dir := indexDir(data)
-			// The lock first: never remove the index under a running server.
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			lock, err := fsutil.Lock(filepath.Join(dir, indexLockName))
-			if errors.Is(err, fsutil.ErrLocked) {
-				return fmt.Errorf("the index of %s is in use by a running kizuki serve: stop it first", data)
-			}
-			if err != nil {
-				return err
-			}
-			entries, err := os.ReadDir(dir)
-			if err != nil {
-				lock.Close()
-				return err
-			}
-			for _, e := range entries {
-				if e.Name() != indexLockName {
-					if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-						lock.Close()
-						return fmt.Errorf("removing the old index: %w", err)
-					}
-				}
-			}
-			lock.Close()
-			x, closeIndex, err := openIndex(data, logf)
+			// Removed under the index lock: never under a running server.
+			x, closeIndex, err := openIndex(data, true, logf)
 			if err != nil {
 				return err
 			}

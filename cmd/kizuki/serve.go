@@ -184,7 +184,7 @@ func runServe(ctx context.Context, f serveFlags, keyExplicit bool, log io.Writer
 	}
 	// The search index follows the journal from where its durable parts
 	// end; the tracker counts sources and their clocks.
-	x, closeIndex, err := openIndex(f.data, logf)
+	x, closeIndex, err := openIndex(f.data, false, logf)
 	if err != nil {
 		return err
 	}
