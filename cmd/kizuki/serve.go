@@ -24,6 +24,7 @@ import (
 	"github.com/kizuki-dev/kizuki/internal/auth"
 	"github.com/kizuki-dev/kizuki/internal/certs"
 	"github.com/kizuki-dev/kizuki/internal/detect/ioc"
+	"github.com/kizuki-dev/kizuki/internal/event"
 	"github.com/kizuki-dev/kizuki/internal/formats"
 	"github.com/kizuki-dev/kizuki/internal/health"
 	"github.com/kizuki-dev/kizuki/internal/hunt"
@@ -471,15 +472,11 @@ func retainOnce(ctx context.Context, j *journal.Journal, audit *journal.Journal,
 	if len(ret.Removed) == 0 {
 		return err
 	}
-	rec, _ := json.Marshal(map[string]any{
-		"time": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "action": "retention",
+	if aerr := auditRetention(ctx, audit, map[string]any{"action": "retention",
 		"before": before.UTC().Format(time.RFC3339), "removed": ret.Removed, "records": ret.Records,
 		"bytes": ret.Bytes, "first_kept_seq": ret.FirstSeq, "chain_hash": fmt.Sprintf("%x", ret.Entry.Hash),
-	})
-	// The segments are gone: their record is written even if the server
-	// is stopping meanwhile.
-	if _, aerr := audit.Append(context.WithoutCancel(ctx), []journal.Record{{Origin: "retention", Source: "kizuki-audit", Raw: rec}}); aerr != nil && err == nil {
-		err = fmt.Errorf("audit trail: %w", aerr)
+	}); aerr != nil && err == nil {
+		err = aerr
 	}
 	logf("retention: removed %d segments (%d records received before %s); records from %d kept",
 		len(ret.Removed), ret.Records, before.UTC().Format("2006-01-02"), ret.FirstSeq)
@@ -493,15 +490,25 @@ func retainIndex(ctx context.Context, audit *journal.Journal, logf func(string, 
 	if len(rep.Parts) == 0 {
 		return err
 	}
-	rec, _ := json.Marshal(map[string]any{
-		"time": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "action": "index-retention", "what": what,
+	if aerr := auditRetention(ctx, audit, map[string]any{"action": "index-retention", "what": what,
 		"parts": rep.Parts, "events": rep.Events, "bytes": rep.DiskBytes, "first_seq": rep.FirstSeq, "last_seq": rep.LastSeq,
-	})
-	if _, aerr := audit.Append(context.WithoutCancel(ctx), []journal.Record{{Origin: "retention", Source: "kizuki-audit", Raw: rec}}); aerr != nil && err == nil {
-		err = fmt.Errorf("audit trail: %w", aerr)
+	}); aerr != nil && err == nil {
+		err = aerr
 	}
 	logf("index retention: removed %d parts (%d events: %s)", len(rep.Parts), rep.Events, what)
 	return err
+}
+
+// auditRetention records in the audit trail what a retention removed (rec,
+// stamped with the time here). What is gone is recorded even if the server
+// is stopping meanwhile.
+func auditRetention(ctx context.Context, audit *journal.Journal, rec map[string]any) error {
+	rec["time"] = time.Now().UTC().Format(event.TimeFormat)
+	b, _ := json.Marshal(rec)
+	if _, err := audit.Append(context.WithoutCancel(ctx), []journal.Record{{Origin: "retention", Source: "kizuki-audit", Raw: b}}); err != nil {
+		return fmt.Errorf("audit trail: %w", err)
+	}
+	return nil
 }
 
 // serveMetrics are the values /metrics exposes.
