@@ -51,6 +51,9 @@ type Parser struct {
 	bySender map[string]*sender
 	pc       *parse.Context
 	sys      gosyslog.Machine // the syslog fallback's parser, made on first use
+
+	lastOrigin string  // the origin of the last record with no format named,
+	last       *sender // and its sender
 }
 
 // NewParser returns a Parser using the formats of reg; times without a
@@ -193,14 +196,19 @@ func (p *Parser) parserFor(rec journal.Record, line []byte) parse.Parser {
 			return fp
 		}
 	}
-	listener, host := health.ParseOrigin(rec.Origin)
-	key := listener + " " + host
-	s := p.bySender[key]
-	if s == nil {
-		s = &sender{}
-		if len(p.bySender) < maxSenders {
-			p.bySender[key] = s
+	// A connection's records come in runs of one origin: its sender is
+	// looked up once per run, not once per record.
+	s := p.last
+	if s == nil || rec.Origin != p.lastOrigin {
+		listener, host := health.ParseOrigin(rec.Origin)
+		key := listener + " " + host
+		if s = p.bySender[key]; s == nil {
+			s = &sender{}
+			if len(p.bySender) < maxSenders {
+				p.bySender[key] = s
+			}
 		}
+		p.last, p.lastOrigin = s, rec.Origin
 	}
 	for i, fp := range s.recent {
 		if fp.Sniff(line) {
