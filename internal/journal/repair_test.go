@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/kizuki-dev/kizuki/internal/testutil"
 )
 
 // tornFixture builds a journal whose last segment ends with one block
@@ -259,19 +261,7 @@ func truncate(t testing.TB, path string, size int64) {
 
 func flip(t testing.TB, path string, off int64) {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var b [1]byte
-	if _, err := f.ReadAt(b[:], off); err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 0x40
-	if _, err := f.WriteAt(b[:], off); err != nil {
-		t.Fatal(err)
-	}
+	testutil.FlipByte(t, path, off, 0x40)
 }
 
 func writeAt(t testing.TB, path string, off int64, b []byte) {

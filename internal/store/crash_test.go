@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kizuki-dev/kizuki/internal/event"
+	"github.com/kizuki-dev/kizuki/internal/testutil"
 )
 
 var t0 = time.Date(2024, 7, 25, 0, 0, 0, 0, time.UTC)
@@ -197,19 +198,7 @@ func eventsOf(xs []indexed) []*event.Event {
 
 func flipByte(t *testing.T, path string, off int64) {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var b [1]byte
-	if _, err := f.ReadAt(b[:], off); err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 0x20
-	if _, err := f.WriteAt(b[:], off); err != nil {
-		t.Fatal(err)
-	}
+	testutil.FlipByte(t, path, off, 0x20)
 }
 
 // TestCorruptBlock flips one byte in turn in each piece of a block (its
